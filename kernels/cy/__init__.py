@@ -1,0 +1,13 @@
+"""The Cython backend (`_nbody.pyx`, compiled by the meson build)."""
+
+from ..errors import BackendUnavailable
+
+try:
+    from ._nbody import accelerations
+except ImportError as exc:
+    raise BackendUnavailable(
+        f"the Cython extension kernels.cy._nbody is not built ({exc}); fix: reinstall the "
+        "project so meson compiles it: pip install --no-build-isolation -e ."
+    ) from exc
+
+__all__ = ["accelerations"]

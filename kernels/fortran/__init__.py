@@ -1,0 +1,25 @@
+"""The Fortran backend: `nbody.f90` wrapped by numpy.f2py, compiled by the meson build.
+
+The build skips this extension when no Fortran compiler is found, so importing it is
+where a missing compiler shows up.
+"""
+
+import shutil
+
+from ..errors import BackendUnavailable
+
+try:
+    from . import _nbody
+except ImportError as exc:
+    if shutil.which("gfortran") is None:
+        why = "no Fortran compiler was found when the project was built"
+        fix = "apt-get install gfortran (as root), then reinstall: pip install --no-build-isolation -e ."
+    else:
+        why = f"the extension kernels.fortran._nbody is missing ({exc}), though gfortran is here now"
+        fix = "reinstall so meson finds gfortran: rm -rf build && pip install --no-build-isolation -e ."
+    raise BackendUnavailable(f"{why}; fix: {fix}") from exc
+
+
+def accelerations(pos, mass):
+    # pos.T is the (3, n) Fortran-ordered view of C-ordered (n, 3): no copy either way.
+    return _nbody.accelerations(pos.T, mass).T
