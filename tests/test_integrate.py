@@ -1,0 +1,82 @@
+"""run_rk2's time stepping: the lecture's steps, and exactly one frame per tframe."""
+
+import math
+
+import numpy as np
+import pytest
+
+import kernels
+from kernels.integrate import frame_steps
+
+
+@pytest.mark.parametrize(
+    ("t0", "t1", "dt", "count"),
+    [
+        (0.0, 0.01, 0.001, 10),  # 0.01 / 0.001 is 10.000000000000002 in float64
+        (0.99, 1.0, 0.001, 10),
+        (0.0, 0.3, 0.1, 3),  # 0.3 / 0.1 is 2.9999999999999996
+        (0.0, 0.01, 0.003, 4),  # three full steps and a short one
+        (0.0, 0.01, 0.05, 1),  # dt longer than a frame: one step of the frame's length
+    ],
+)
+def test_frame_steps_land_on_frame_time(t0, t1, dt, count):
+    steps = frame_steps(t0, t1, dt)
+    assert len(steps) == count
+    assert all(h == dt for h in steps[:-1])
+    assert 0 < steps[-1] <= dt * (1 + 1e-9)
+    assert math.isclose(sum(steps), t1 - t0, rel_tol=1e-12)
+
+
+class CountingBackend:
+    """Wraps a kernel to count derivative calls."""
+
+    def __init__(self):
+        self.calls = 0
+        self.inner = kernels.get("numpy")
+
+    def __call__(self, pos, mass):
+        self.calls += 1
+        return self.inner.accelerations(pos, mass)
+
+
+@pytest.mark.parametrize(
+    ("tend", "tframe", "dt", "frames", "calls"),
+    [
+        (1.0, 0.01, 0.001, 100, 2000),  # the lecture workload
+        (0.3, 0.1, 0.01, 3, 60),
+        (1.0, 0.1, 0.03, 10, 80),  # 0.1 = 3 * 0.03 + 0.01: four steps a frame
+        (0.999, 0.01, 0.001, 100, 2000),  # frames = round(tend / tframe)
+    ],
+)
+def test_frame_and_call_counts(tend, tframe, dt, frames, calls):
+    counter = CountingBackend()
+    backend = kernels.Backend("counting", counter)
+    out = kernels.run_rk2(*kernels.initial_conditions(3), tend=tend, tframe=tframe, dt=dt, backend=backend)
+    assert out.shape == (frames, 3, 3)
+    assert counter.calls == calls
+
+
+def test_frames_are_at_multiples_of_tframe():
+    """Massless bodies move in straight lines, so frame k must sit at pos + vel * k * tframe."""
+    pos, vel, _ = kernels.initial_conditions(5, seed=9)
+    frames = kernels.run_rk2(pos, vel, np.zeros(5), tend=1.0, tframe=0.01, dt=0.003, backend="numpy")
+    times = 0.01 * np.arange(1, 101)[:, None, None]
+    np.testing.assert_allclose(frames, pos + vel * times, rtol=0, atol=1e-13)
+
+
+def test_two_body_circular_orbit_converges_at_second_order():
+    """Unit masses 1 apart circle their centre: relative speed sqrt(G M / r) = sqrt(2),
+    so each moves at sqrt(1/2), with period 2 pi / sqrt(2). Midpoint RK2 must close the
+    orbit, with an error that falls four-fold when dt is halved."""
+    speed = np.sqrt(0.5)
+    period = 2 * np.pi / np.sqrt(2)
+    pos = np.array([[-0.5, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    vel = np.array([[0.0, -speed, 0.0], [0.0, speed, 0.0]])
+
+    def error(dt):
+        frames = kernels.run_rk2(pos, vel, np.ones(2), tend=period, tframe=period / 8, dt=dt, backend="numpy")
+        return np.abs(frames[-1] - pos).max()
+
+    coarse, fine = error(4e-3), error(2e-3)
+    assert fine < 1e-4
+    assert 3.5 < coarse / fine < 4.5
