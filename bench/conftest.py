@@ -1,37 +1,112 @@
-"""References for the equivalence checks, and the conditions every timing runs under."""
+"""The suite's references, equivalence checks, and the conditions every timing runs under.
+
+Nothing is timed before it is checked: each benchmark first runs untimed, which both
+verifies the answer and pays one-off costs (Numba's compile, the worker pool's start-up)
+outside the timing. BLAS and OpenMP pools are pinned to one thread for the whole session
+(threadpoolctl), so a timing does not depend on what else the machine runs.
+"""
+
+import functools
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
 import kernels
+from kernels.integrate import frame_steps
+from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
+from nbody_bench.results import extra_info_of, rows_from
+from nbody_bench.summary import format_table
 
 # The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
 LECTURE_N = 20
 LECTURE_TIMES = {"tend": 1.0, "tframe": 0.01, "dt": 0.001}
+LECTURE_CALLS = (
+    2 * round(LECTURE_TIMES["tend"] / LECTURE_TIMES["tframe"])
+    * len(frame_steps(0.0, LECTURE_TIMES["tframe"], LECTURE_TIMES["dt"]))
+)
+
+_RESULTS = pytest.StashKey[list]()
+_SUMMARY = pytest.StashKey[list]()
 
 
-@pytest.fixture(autouse=True, scope="session")
-def single_threaded_blas():
-    """Pin BLAS/OpenMP pools to one thread so no timing depends on what else runs."""
-    with threadpool_limits(limits=1):
-        yield
+def pytest_addoption(parser):
+    parser.addoption(
+        "--gate",
+        action="store_true",
+        help="fail the run when a backend's speedup over the baseline is below its "
+        "threshold in pyproject.toml [tool.nbody-bench.gate]",
+    )
 
 
-def reference_accelerations(pos, mass):
-    """Direct sum in extended precision: (accelerations, sum of |terms|), both (n, 3).
+def pytest_configure(config):
+    config.stash[_RESULTS] = []
+    config.stash[_SUMMARY] = []
 
-    The second array scales the error bound: a float64 sum of terms that cancel can
-    only be as accurate as the magnitudes summed, not as the small result.
+
+# -- inputs and references ---------------------------------------------------------------
+
+
+@functools.cache
+def bodies(n):
+    """Seeded bodies with unequal masses (so mixing up m_i and m_j shows). Never change
+    these numbers: stored benchmark histories are only comparable on the same input."""
+    pos, vel, _ = kernels.initial_conditions(n, seed=n)
+    mass = np.random.default_rng(n).uniform(0.5, 2.0, n)
+    for a in (pos, vel, mass):
+        a.flags.writeable = False
+    return pos, vel, mass
+
+
+@functools.cache
+def reference_accelerations(n):
+    """Direct sum for `bodies(n)` in extended precision, in row blocks to bound memory.
+
+    Returns (accelerations, sum of |terms|), both float64 (n, 3). The second scales the
+    error bound: a float64 sum of terms that cancel is only as accurate as the
+    magnitudes summed, not as the small result.
     """
     if np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps:
         pytest.skip("long double is no wider than float64 here: no higher-precision reference")
-    p = pos.astype(np.longdouble)
-    d = p[np.newaxis, :, :] - p[:, np.newaxis, :]
-    r2 = (d * d).sum(axis=-1)
-    np.fill_diagonal(r2, 1)
-    terms = (mass.astype(np.longdouble) / (r2 * np.sqrt(r2)))[:, :, np.newaxis] * d
-    return terms.sum(axis=1), np.abs(terms).sum(axis=1)
+    pos, _, mass = bodies(n)
+    p, m = pos.astype(np.longdouble), mass.astype(np.longdouble)
+    exact, magnitude = np.empty((n, 3)), np.empty((n, 3))
+    for start in range(0, n, 256):
+        rows = slice(start, min(start + 256, n))
+        d = p[np.newaxis, :, :] - p[rows, np.newaxis, :]
+        r2 = (d * d).sum(axis=-1)
+        r2[r2 == 0] = 1  # the self-terms, whose d is zero
+        terms = (m / (r2 * np.sqrt(r2)))[:, :, np.newaxis] * d
+        exact[rows] = terms.sum(axis=1)
+        magnitude[rows] = np.abs(terms).sum(axis=1)
+    return exact, magnitude
+
+
+def acceleration_tolerance(n, magnitude):
+    """Bound on a correct float64 kernel's error, per component.
+
+    Each pair term m_j d / |d|^3 carries about ten roundings (d, |d|^2, sqrt, the product
+    and the quotient), and adding n - 1 terms in any order adds at most n - 2 more, each
+    relative to the magnitudes summed: (n + 10) eps sum |terms|. It holds for any
+    summation order (fast-math reordering included), while a wrong term or mass breaks
+    it by orders of magnitude.
+    """
+    return (n + 10) * np.finfo(np.float64).eps * magnitude
+
+
+def assert_accelerations_match(acc, n):
+    exact, magnitude = reference_accelerations(n)
+    assert acc.shape == (n, 3) and acc.dtype == np.float64
+    excess = np.abs(acc - exact) / acceleration_tolerance(n, magnitude)
+    assert np.all(excess <= 1), (
+        f"N = {n}: error up to {excess.max():.3g} times the float64 bound at body "
+        f"{np.unravel_index(np.argmax(excess), excess.shape)[0]}"
+    )
+
+
+@pytest.fixture(scope="session")
+def lecture_state():
+    return kernels.initial_conditions(LECTURE_N, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +115,8 @@ def lecture_times():
 
 
 @pytest.fixture(scope="session")
-def lecture_state():
-    return kernels.initial_conditions(LECTURE_N, seed=0)
+def lecture_calls():
+    return LECTURE_CALLS
 
 
 @pytest.fixture(scope="session")
@@ -54,20 +129,21 @@ def lecture_baseline(lecture_state):
 def lecture_tolerance(lecture_state, lecture_baseline):
     """Per-frame tolerance, shape (frames, 1, 1), from the run's measured sensitivity.
 
-    The run is chaotic: a last-bit difference grows by about 1e9 by t = 1. A backend
-    that rounds differently is equivalent to a few ulp-sized nudges of the state, so we
-    measure how far eight random one-ulp nudges of the initial state (each coordinate
-    moved up, down or kept) carry the run by each frame, take the largest (kept
-    non-decreasing in time), and allow 10 times that. Measured on the development
-    machine: correct backends stay below 0.4 of the nudge response, while a kernel off
-    by 1e-12 relative exceeds it 350-fold.
+    The run is chaotic: a last-bit difference grows about 1e9-fold by t = 1. A backend
+    that rounds differently acts like a few ulp-sized nudges of the state, so we measure
+    how far eight random one-ulp nudges of the initial state (each coordinate moved up,
+    down or kept) carry the run by each frame, take the largest (kept non-decreasing in
+    time), and allow 10 times that. Measured on the development machine: correct backends
+    stay below 0.4 of the nudge spread, while a force off by 1e-12 relative exceeds it
+    350-fold.
     """
     pos, vel, mass = lecture_state
     rng = np.random.default_rng(2024)
 
     def nudge(x):
         step = rng.integers(-1, 2, size=x.shape)
-        return np.where(step > 0, np.nextafter(x, np.inf), np.where(step < 0, np.nextafter(x, -np.inf), x))
+        up, down = np.nextafter(x, np.inf), np.nextafter(x, -np.inf)
+        return np.where(step > 0, up, np.where(step < 0, down, x))
 
     spread = np.zeros(len(lecture_baseline))
     for _ in range(8):
@@ -93,5 +169,91 @@ def frames_match():
 
 
 @pytest.fixture(scope="session")
+def accelerations_match():
+    return assert_accelerations_match
+
+
+@pytest.fixture(scope="session")
+def state_of():
+    return bodies
+
+
+@pytest.fixture(scope="session")
 def reference():
     return reference_accelerations
+
+
+# -- timing ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def single_threaded_blas():
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture
+def timed(benchmark, request):
+    """`timed(workload=, kind=, backend=, n=, calls=)(fn, *args, **kwargs)` times the call
+    with pytest-benchmark, labelled for the summary and the gate, and returns its result."""
+
+    def label(*, workload, kind, backend, n, calls):
+        def run(fn, *args, **kwargs):
+            benchmark.group = workload
+            benchmark.extra_info.update(workload=workload, kind=kind, backend=backend, n=n, calls=calls)
+            result = benchmark(fn, *args, **kwargs)
+            if benchmark.stats is not None:  # None when benchmarks are disabled
+                request.config.stash[_RESULTS].append(
+                    {"extra_info": benchmark.extra_info, "stats": {"median": benchmark.stats.stats.median}}
+                )
+            return result
+
+        return run
+
+    return label
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    # The measured clock speed differs on every run; left in, every --benchmark-compare
+    # on the same machine would warn that the machine changed.
+    cpu = machine_info.get("cpu", {})
+    for key in [k for k in cpu if k.startswith("hz_actual")]:
+        del cpu[key]
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    """Store speedups, pairs/s and ns/pair in each saved benchmark's extra_info."""
+    rows = {(r.workload, r.backend): r for r in rows_from(output_json["benchmarks"])}
+    for entry in output_json["benchmarks"]:
+        info = entry.get("extra_info") or {}
+        row = rows.get((info.get("workload"), info.get("backend")))
+        if row is not None:
+            info.update(extra_info_of(row))
+
+
+def pytest_sessionfinish(session):
+    results = session.config.stash[_RESULTS]
+    if not results:
+        return
+    rows = rows_from(results)
+    lines = session.config.stash[_SUMMARY]
+    try:
+        thresholds = load_thresholds(session.config.rootpath / "pyproject.toml", kernels.BACKENDS)
+    except GateConfigError as exc:
+        lines += [format_table(rows), f"gate: {exc}"]
+        failed = True
+    else:
+        verdicts = evaluate(rows, thresholds)
+        lines += [format_table(rows, verdicts), *report(verdicts)]
+        failed = any(v.failed for v in verdicts)
+    if failed and session.config.getoption("--gate"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash[_SUMMARY]
+    if lines:
+        terminalreporter.section("nbody-bench summary: speedups over python in this run")
+        for line in lines:
+            terminalreporter.write_line(line)

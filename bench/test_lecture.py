@@ -6,18 +6,19 @@ import kernels
 
 
 def test_lecture_workload(
-    benchmark, backend, lecture_times, lecture_state, lecture_baseline, lecture_tolerance, frames_match
+    timed, backend, lecture_times, lecture_calls, lecture_state, lecture_baseline, lecture_tolerance,
+    frames_match,
 ):
     # A full untimed run first: it compiles (Numba), starts the pool (multiprocessing), and
     # checks equivalence before any timing counts.
     frames = kernels.run_rk2(*lecture_state, **lecture_times, backend=backend)
     frames_match(frames, lecture_baseline, lecture_tolerance)
 
-    benchmark.group = "lecture: run_rk2, 20 bodies, tend 1, tframe 0.01, dt 0.001"
-    benchmark.extra_info["backend"] = backend
-    benchmark.extra_info["n"] = len(lecture_state[2])
-    timed = benchmark(kernels.run_rk2, *lecture_state, **lecture_times, backend=backend)
-    frames_match(timed, lecture_baseline, lecture_tolerance)
+    n = len(lecture_state[2])
+    run = timed(workload="lecture", kind="lecture", backend=backend, n=n, calls=lecture_calls)(
+        kernels.run_rk2, *lecture_state, **lecture_times, backend=backend
+    )
+    frames_match(run, lecture_baseline, lecture_tolerance)
 
 
 def test_tolerance_rejects_a_slightly_wrong_kernel(

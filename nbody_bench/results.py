@@ -1,0 +1,117 @@
+"""From pytest-benchmark entries to comparable numbers: speedups, pair interactions per second.
+
+Each benchmark of the suite records in `extra_info` what it ran: `workload` (an id such as
+"lecture" or "derivative-n1000"), `kind` ("lecture" or "derivative"), `backend`, `n` and
+`calls` (derivative calls per timed run). Speedups are always against the baseline
+measured in the same run, never against a stored figure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+BASELINE = "python"
+REQUIRED = ("workload", "kind", "backend", "n", "calls")
+
+
+class ResultsError(ValueError):
+    """A benchmark JSON file that cannot be read; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Row:
+    workload: str
+    kind: str
+    backend: str
+    n: int
+    calls: int
+    median: float  # seconds per timed run
+    speedup: float | None = None  # baseline median / this median, same run
+    speedup_estimated: bool = False  # baseline extrapolated by pair count from a smaller n
+
+    @property
+    def pairs(self):
+        """Pair interactions per timed run: N(N-1)/2 per derivative call."""
+        return self.n * (self.n - 1) // 2 * self.calls
+
+    @property
+    def pairs_per_second(self):
+        return self.pairs / self.median
+
+    @property
+    def ns_per_pair(self):
+        return 1e9 * self.median / self.pairs if self.pairs else float("nan")
+
+
+def load_run(path):
+    """A saved pytest-benchmark run as a dict, or ResultsError naming the file and fault."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    try:
+        run = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+    if not isinstance(run, dict) or not isinstance(run.get("benchmarks"), list):
+        raise ResultsError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
+    for i, entry in enumerate(run["benchmarks"]):
+        try:
+            float(entry["stats"]["median"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ResultsError(f"{path}: benchmark {i} has no numeric stats.median") from exc
+    return run
+
+
+def rows_from(benchmarks):
+    """Rows with speedups for the suite's entries (others, without our extra_info, are ignored)."""
+    rows = []
+    for entry in benchmarks:
+        info = entry.get("extra_info") or {}
+        if not all(key in info for key in REQUIRED):
+            continue
+        rows.append(
+            Row(
+                workload=str(info["workload"]),
+                kind=str(info["kind"]),
+                backend=str(info["backend"]),
+                n=int(info["n"]),
+                calls=int(info["calls"]),
+                median=float(entry["stats"]["median"]),
+            )
+        )
+    return _with_speedups(rows)
+
+
+def _with_speedups(rows):
+    baseline = {r.workload: r for r in rows if r.backend == BASELINE}
+    out = []
+    for r in rows:
+        base, estimated = baseline.get(r.workload), False
+        if base is None:
+            # A baseline too slow to run at this n: scale the largest measured one of the
+            # same kind by the number of pair interactions (the work is all pairs).
+            smaller = [b for b in baseline.values() if b.kind == r.kind and b.n < r.n]
+            if smaller:
+                base, estimated = max(smaller, key=lambda b: b.n), True
+        if base is None:
+            out.append(r)
+            continue
+        base_time = base.median * r.pairs / base.pairs if estimated else base.median
+        out.append(replace(r, speedup=base_time / r.median, speedup_estimated=estimated))
+    return out
+
+
+def extra_info_of(row):
+    """The derived figures stored back into a benchmark's extra_info."""
+    info = {
+        "pairs_per_second": row.pairs_per_second,
+        "ns_per_pair": row.ns_per_pair,
+    }
+    if row.speedup is not None:
+        info["speedup_over_python"] = row.speedup
+        info["speedup_baseline"] = "estimated from a smaller n" if row.speedup_estimated else "measured"
+    return info
