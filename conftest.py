@@ -5,6 +5,29 @@ import pytest
 import kernels
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=kernels.BACKENDS,
+        help="run only the tests and benchmarks of this backend (repeatable); default: all",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    chosen = config.getoption("--backend")
+    if not chosen:
+        return
+    keep, drop = [], []
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        name = spec.params.get("backend") if spec else None
+        (drop if name is not None and name not in chosen else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_report_header(config):
     lines = [f"kernels: {kernels.__file__}"]
     for name in kernels.BACKENDS:

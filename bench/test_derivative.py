@@ -13,7 +13,10 @@ SIZES = [20, 100, 1000, 4000, 10000]
 # The largest N each backend is timed at, and why not beyond (shown as the skip reason).
 LARGEST = {
     "python": (1000, "one np.linalg.norm per pair: about 3 s a call at N = 1000, 50 s at N = 4000"),
-    "multiprocessing": (1000, "the baseline's Python loop plus pos pickled per body: minutes at N = 4000"),
+    "multiprocessing": (
+        1000,
+        "the baseline's Python loop plus pos pickled per body: minutes at N = 4000",
+    ),
     "numpy": (4000, "O(N^2) temporaries: over 7 GB and about 10 s a call at N = 10000"),
 }
 
@@ -27,6 +30,12 @@ def test_derivative(timed, backend, n, state_of, accelerations_match):
     accelerations = kernels.get(backend).accelerations
     accelerations_match(accelerations(pos, mass), n)  # untimed: checks, compiles, starts pools
 
-    label = {"workload": f"derivative-n{n}", "kind": "derivative", "backend": backend, "n": n, "calls": 1}
+    label = {
+        "workload": f"derivative-n{n}",
+        "kind": "derivative",
+        "backend": backend,
+        "n": n,
+        "calls": 1,
+    }
     acc = timed(**label)(accelerations, pos, mass)
     accelerations_match(acc, n)

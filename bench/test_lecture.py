@@ -6,7 +6,13 @@ import kernels
 
 
 def test_lecture_workload(
-    timed, backend, lecture_times, lecture_calls, lecture_state, lecture_baseline, lecture_tolerance,
+    timed,
+    backend,
+    lecture_times,
+    lecture_calls,
+    lecture_state,
+    lecture_baseline,
+    lecture_tolerance,
     frames_match,
 ):
     # A full untimed run first: it compiles (Numba), starts the pool (multiprocessing), and

@@ -24,7 +24,7 @@ def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend):
     _, tframe, dt, nframes = check_times(tend, tframe, dt)
     accelerations = resolve(backend).accelerations
 
-    frames = np.empty((nframes,) + pos.shape)
+    frames = np.empty((nframes, *pos.shape))
     p, v = pos, vel
     with np.errstate(all="ignore"):  # a collision shows up as non-finite values, checked below
         for k in range(nframes):

@@ -31,7 +31,9 @@ def onebody_accelerations(i, pos, mass):
 
 def accelerations(pos, mass):
     n = len(mass)
-    res = pool().starmap(onebody_accelerations, zip(range(n), repeat(pos, n), repeat(mass, n)))
+    res = pool().starmap(
+        onebody_accelerations, zip(range(n), repeat(pos, n), repeat(mass, n), strict=True)
+    )
     return np.array(res)
 
 
@@ -42,7 +44,9 @@ def pool():
         if _pool is None:
             # forkserver, not fork: forking a process that already runs threads (BLAS,
             # Numba) can deadlock the child.
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            method = (
+                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            )
             _pool = multiprocessing.get_context(method).Pool(processes=worker_count())
         return _pool
 

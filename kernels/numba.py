@@ -13,7 +13,10 @@ from .errors import BackendUnavailable
 try:
     from numba import njit
 except ImportError as exc:
-    raise BackendUnavailable(f"numba is not installed ({exc}); fix: pip install numba") from exc
+    raise BackendUnavailable(
+        f"numba is not installed ({exc}); fix: pip install numba "
+        "(the project's extra: pip install '.[numba]')"
+    ) from exc
 
 
 @njit(cache=True, error_model="numpy")

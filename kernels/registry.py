@@ -53,7 +53,9 @@ class Backend:
 def get(name):
     """The backend called `name`; UnknownBackend or BackendUnavailable if it can't be had."""
     if name not in _MODULES:
-        raise UnknownBackend(f"unknown backend {name!r}; the known backends are {', '.join(BACKENDS)}")
+        raise UnknownBackend(
+            f"unknown backend {name!r}; the known backends are {', '.join(BACKENDS)}"
+        )
     if name not in _loaded:
         try:
             module = importlib.import_module(_MODULES[name])

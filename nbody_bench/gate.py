@@ -68,11 +68,14 @@ def load_thresholds(path="pyproject.toml", known_backends=None):
     minimum = {}
     for workload, backends in table.items():
         if not isinstance(backends, dict):
-            raise GateConfigError(f"{where}.{workload} must be a table of backend = minimum speedup")
+            raise GateConfigError(
+                f"{where}.{workload} must be a table of backend = minimum speedup"
+            )
         for backend, value in backends.items():
             if known_backends is not None and backend not in known_backends:
                 raise GateConfigError(
-                    f"{where}.{workload}: unknown backend {backend!r}; known: {', '.join(known_backends)}"
+                    f"{where}.{workload}: unknown backend {backend!r}; "
+                    f"known: {', '.join(known_backends)}"
                 )
             if not _positive(value):
                 raise GateConfigError(
@@ -91,34 +94,64 @@ def evaluate(rows, thresholds):
             row = measured.get((workload, backend))
             key = f"{workload}/{backend}"
             if row is None or row.speedup is None or row.speedup_estimated:
-                why = "not run" if row is None else f"no {BASELINE} baseline measured for {workload}"
+                why = (
+                    "not run" if row is None else f"no {BASELINE} baseline measured for {workload}"
+                )
                 verdicts.append(
-                    Verdict(workload, backend, "missing", None, threshold,
-                            f"{key}: not gated in this run ({why}); threshold {threshold:g}x")
+                    Verdict(
+                        workload,
+                        backend,
+                        "missing",
+                        None,
+                        threshold,
+                        f"{key}: not gated in this run ({why}); threshold {threshold:g}x",
+                    )
                 )
             elif row.speedup < threshold:
                 verdicts.append(
-                    Verdict(workload, backend, "FAIL", row.speedup, threshold,
-                            f"{key}: speedup {row.speedup:.1f}x is below the threshold "
-                            f"{threshold:g}x ({thresholds.source} [tool.nbody-bench.gate.{workload}])")
+                    Verdict(
+                        workload,
+                        backend,
+                        "FAIL",
+                        row.speedup,
+                        threshold,
+                        f"{key}: speedup {row.speedup:.1f}x is below the threshold "
+                        f"{threshold:g}x ({thresholds.source} [tool.nbody-bench.gate.{workload}])",
+                    )
                 )
             elif row.speedup > thresholds.headroom * threshold:
                 verdicts.append(
-                    Verdict(workload, backend, "raise", row.speedup, threshold,
-                            f"{key}: speedup {row.speedup:.1f}x is over {thresholds.headroom:g} times "
-                            f"the threshold {threshold:g}x; consider raising it")
+                    Verdict(
+                        workload,
+                        backend,
+                        "raise",
+                        row.speedup,
+                        threshold,
+                        f"{key}: speedup {row.speedup:.1f}x is over {thresholds.headroom:g} times "
+                        f"the threshold {threshold:g}x; consider raising it",
+                    )
                 )
             else:
                 verdicts.append(
-                    Verdict(workload, backend, "pass", row.speedup, threshold,
-                            f"{key}: speedup {row.speedup:.1f}x >= {threshold:g}x")
+                    Verdict(
+                        workload,
+                        backend,
+                        "pass",
+                        row.speedup,
+                        threshold,
+                        f"{key}: speedup {row.speedup:.1f}x >= {threshold:g}x",
+                    )
                 )
     return verdicts
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nbody_bench.gate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", help="a pytest-benchmark JSON file (--benchmark-json or .benchmarks/...)")
+    parser = argparse.ArgumentParser(
+        prog="python -m nbody_bench.gate", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "run", help="a pytest-benchmark JSON file (--benchmark-json or .benchmarks/...)"
+    )
     parser.add_argument("--config", default="pyproject.toml", help="where the thresholds are")
     args = parser.parse_args(argv)
     try:
@@ -149,7 +182,12 @@ def report(verdicts):
 
 
 def _positive(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def load_run(path):
     try:
         run = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+        raise ResultsError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from exc
     if not isinstance(run, dict) or not isinstance(run.get("benchmarks"), list):
         raise ResultsError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
     for i, entry in enumerate(run["benchmarks"]):
@@ -113,5 +115,7 @@ def extra_info_of(row):
     }
     if row.speedup is not None:
         info["speedup_over_python"] = row.speedup
-        info["speedup_baseline"] = "estimated from a smaller n" if row.speedup_estimated else "measured"
+        info["speedup_baseline"] = (
+            "estimated from a smaller n" if row.speedup_estimated else "measured"
+        )
     return info

@@ -20,21 +20,31 @@ def format_table(rows, verdicts=()):
             speedup = ("~" if r.speedup_estimated else "") + f"{r.speedup:,.1f}x"
         gate = "-" if v is None else f"{v.status} (>= {v.threshold:g}x)"
         lines.append(
-            (r.workload, r.backend, _duration(r.median), speedup,
-             f"{r.pairs_per_second:.3g}", f"{r.ns_per_pair:.3g}", gate)
+            (
+                r.workload,
+                r.backend,
+                _duration(r.median),
+                speedup,
+                f"{r.pairs_per_second:.3g}",
+                f"{r.ns_per_pair:.3g}",
+                gate,
+            )
         )
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines)]
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
     right = {2, 3, 4, 5}
 
     def fmt(cells):
         return "  ".join(
-            str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     out = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines]
     if any(r.speedup_estimated for r in rows):
-        out.append(f"~ : the {BASELINE} baseline is too slow at this N; its time is scaled "
-                   "from the largest N it ran at by the number of pairs.")
+        out.append(
+            f"~ : the {BASELINE} baseline is too slow at this N; its time is scaled "
+            "from the largest N it ran at by the number of pairs."
+        )
     return "\n".join(out)
 
 

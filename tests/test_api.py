@@ -1,5 +1,6 @@
 """The public API's contract: names, availability, and the two ways `get` refuses."""
 
+import importlib.util
 import shutil
 import sys
 
@@ -12,7 +13,14 @@ import kernels.registry
 
 def test_backends_in_stable_order_with_baseline_first():
     assert kernels.BACKENDS[0] == "python"
-    assert set(kernels.BACKENDS) >= {"python", "numpy", "numba", "cython", "fortran", "multiprocessing"}
+    assert set(kernels.BACKENDS) >= {
+        "python",
+        "numpy",
+        "numba",
+        "cython",
+        "fortran",
+        "multiprocessing",
+    }
     assert len(set(kernels.BACKENDS)) == len(kernels.BACKENDS)
 
 
@@ -23,11 +31,14 @@ def test_available_is_an_ordered_subset():
 
 
 def test_compiled_backends_present_wherever_their_toolchain_is():
-    """A compiled backend must not quietly fall back to unavailable on a machine that can
-    build it: Cython and numba are hard dependencies, Fortran follows gfortran."""
-    expected = {"python", "numpy", "numba", "cython", "multiprocessing"}
+    """A backend must not quietly fall back to unavailable on a machine that can run it:
+    Cython is compiled by every build, Fortran whenever gfortran exists, and numba works
+    wherever it is installed."""
+    expected = {"python", "numpy", "cython", "multiprocessing"}
     if shutil.which("gfortran"):
         expected.add("fortran")
+    if importlib.util.find_spec("numba") is not None:
+        expected.add("numba")
     missing = expected - set(kernels.available())
     reasons = {}
     for name in missing:
@@ -35,7 +46,7 @@ def test_compiled_backends_present_wherever_their_toolchain_is():
             kernels.get(name)
         except kernels.BackendUnavailable as exc:
             reasons[name] = str(exc)
-    assert not missing, f"backends unavailable although they should build here: {reasons}"
+    assert not missing, f"backends unavailable although they should work here: {reasons}"
 
 
 def test_get_returns_named_backend(backend):
@@ -81,7 +92,8 @@ def test_initial_conditions_shape_range_and_seed():
     pos, vel, mass = kernels.initial_conditions(7, seed=3)
     assert pos.shape == vel.shape == (7, 3)
     assert mass.shape == (7,)
-    assert np.all((pos >= 0) & (pos < 1)) and np.all((vel >= 0) & (vel < 1))
+    assert np.all((pos >= 0) & (pos < 1))
+    assert np.all((vel >= 0) & (vel < 1))
     np.testing.assert_array_equal(mass, np.ones(7))
     again = kernels.initial_conditions(7, seed=3)
     np.testing.assert_array_equal(pos, again[0])

@@ -18,14 +18,17 @@ def read_only(a):
 
 
 def strided(a):
-    wide = np.zeros((a.shape[0] * 2,) + a.shape[1:])
+    wide = np.zeros((a.shape[0] * 2, *a.shape[1:]))
     wide[::2] = a
     return wide[::2]
 
 
 LIKES = {
     "lists": ((pos.tolist(), vel.tolist(), mass.tolist()), (pos, vel, mass)),
-    "float32": ((pos32, vel32, mass.astype(np.float32)), (pos32.astype(float), vel32.astype(float), mass)),
+    "float32": (
+        (pos32, vel32, mass.astype(np.float32)),
+        (pos32.astype(float), vel32.astype(float), mass),
+    ),
     "ints": (ints, tuple(a.astype(float) for a in ints)),
     "fortran order": ((np.asfortranarray(pos), np.asfortranarray(vel), mass), (pos, vel, mass)),
     "strided views": ((strided(pos), strided(vel), strided(mass)), (pos, vel, mass)),

@@ -51,7 +51,9 @@ class CountingBackend:
 def test_frame_and_call_counts(tend, tframe, dt, frames, calls):
     counter = CountingBackend()
     backend = kernels.Backend("counting", counter)
-    out = kernels.run_rk2(*kernels.initial_conditions(3), tend=tend, tframe=tframe, dt=dt, backend=backend)
+    out = kernels.run_rk2(
+        *kernels.initial_conditions(3), tend=tend, tframe=tframe, dt=dt, backend=backend
+    )
     assert out.shape == (frames, 3, 3)
     assert counter.calls == calls
 
@@ -59,7 +61,9 @@ def test_frame_and_call_counts(tend, tframe, dt, frames, calls):
 def test_frames_are_at_multiples_of_tframe():
     """Massless bodies move in straight lines, so frame k must sit at pos + vel * k * tframe."""
     pos, vel, _ = kernels.initial_conditions(5, seed=9)
-    frames = kernels.run_rk2(pos, vel, np.zeros(5), tend=1.0, tframe=0.01, dt=0.003, backend="numpy")
+    frames = kernels.run_rk2(
+        pos, vel, np.zeros(5), tend=1.0, tframe=0.01, dt=0.003, backend="numpy"
+    )
     times = 0.01 * np.arange(1, 101)[:, None, None]
     np.testing.assert_allclose(frames, pos + vel * times, rtol=0, atol=1e-13)
 
@@ -74,7 +78,9 @@ def test_two_body_circular_orbit_converges_at_second_order():
     vel = np.array([[0.0, -speed, 0.0], [0.0, speed, 0.0]])
 
     def error(dt):
-        frames = kernels.run_rk2(pos, vel, np.ones(2), tend=period, tframe=period / 8, dt=dt, backend="numpy")
+        frames = kernels.run_rk2(
+            pos, vel, np.ones(2), tend=period, tframe=period / 8, dt=dt, backend="numpy"
+        )
         return np.abs(frames[-1] - pos).max()
 
     coarse, fine = error(4e-3), error(2e-3)

@@ -37,7 +37,9 @@ def alive(pid):
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to inspect processes")
 def test_pool_is_lazy_reused_and_closed_at_exit():
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     workers = [int(pid) for pid in done.stdout.split()]
     assert workers, "no worker processes were seen"

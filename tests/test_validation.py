@@ -30,7 +30,10 @@ BAD_STATES = {
     "inf vel": ((pos, with_value(vel, (0, 2), np.inf), mass), r"vel must be finite.*vel\[0, 2\]"),
     "nan mass": ((pos, vel, with_value(mass, 3, np.nan)), r"mass must be finite.*mass\[3\]"),
     "negative mass": ((pos, vel, with_value(mass, 1, -2.0)), r"mass\[1\] = -2"),
-    "same position": ((with_value(pos, 3, pos[1]), vel, mass), r"bodies 1 and 3 are at the same position"),
+    "same position": (
+        (with_value(pos, 3, pos[1]), vel, mass),
+        r"bodies 1 and 3 are at the same position",
+    ),
     "complex": ((pos + 0j, vel, mass), r"pos must hold real numbers"),
     "strings": ((pos, vel, ["a"] * 4), r"mass must hold real numbers"),
     "ragged": (([[0, 0, 0], [1, 1]], vel, mass), r"pos must be array-like"),
@@ -42,7 +45,7 @@ def snapshot(args):
 
 
 def assert_untouched(args, before):
-    for a, b in zip(args, before):
+    for a, b in zip(args, before, strict=True):
         if isinstance(a, np.ndarray):
             np.testing.assert_array_equal(a, b)
 

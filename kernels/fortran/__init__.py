@@ -13,10 +13,12 @@ try:
 except ImportError as exc:
     if shutil.which("gfortran") is None:
         why = "no Fortran compiler was found when the project was built"
-        fix = "apt-get install gfortran (as root), then reinstall: pip install --no-build-isolation -e ."
+        fix = (
+            "apt-get install gfortran (as root), then reinstall the project (./dev test does both)"
+        )
     else:
-        why = f"the extension kernels.fortran._nbody is missing ({exc}), though gfortran is here now"
-        fix = "reinstall so meson finds gfortran: rm -rf build && pip install --no-build-isolation -e ."
+        why = f"kernels.fortran._nbody is missing ({exc}), though gfortran is here now"
+        fix = "rebuild so meson finds gfortran: rm -rf build, then reinstall (or ./dev test)"
     raise BackendUnavailable(f"{why}; fix: {fix}") from exc
 
 

@@ -1,0 +1,166 @@
+"""The speedup gate and the results it reads, on synthetic pytest-benchmark entries."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import kernels
+from nbody_bench import gate
+from nbody_bench.results import ResultsError, load_run, rows_from
+from nbody_bench.summary import format_table
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def entry(workload, backend, median, n=20, calls=1, kind=None):
+    kind = kind or ("lecture" if workload == "lecture" else "derivative")
+    info = {"workload": workload, "kind": kind, "backend": backend, "n": n, "calls": calls}
+    return {"name": f"{workload}[{backend}]", "extra_info": info, "stats": {"median": median}}
+
+
+RUN = [
+    entry("lecture", "python", 2.0, calls=2000),
+    entry("lecture", "numpy", 0.04, calls=2000),  # 50x
+    entry("lecture", "numba", 0.004, calls=2000),  # 500x
+    entry("derivative-n1000", "python", 3.0, n=1000),
+    entry("derivative-n1000", "numba", 0.003, n=1000),  # 1000x
+    entry("derivative-n4000", "numba", 0.048, n=4000),  # python not run at N = 4000
+    {"name": "someone_elses_benchmark", "extra_info": {}, "stats": {"median": 1.0}},
+]
+
+
+def thresholds(minimum, headroom=3.0):
+    return gate.Thresholds(minimum=minimum, headroom=headroom)
+
+
+def verdict_of(verdicts, workload, backend):
+    (found,) = [v for v in verdicts if (v.workload, v.backend) == (workload, backend)]
+    return found
+
+
+def test_speedups_are_against_the_baseline_of_the_same_run():
+    rows = {(r.workload, r.backend): r for r in rows_from(RUN)}
+    assert len(rows) == 6  # the foreign entry is ignored
+    assert rows["lecture", "numpy"].speedup == pytest.approx(50)
+    assert rows["lecture", "python"].speedup == pytest.approx(1)
+    assert rows["derivative-n1000", "numba"].speedup == pytest.approx(1000)
+    assert rows["lecture", "numba"].pairs_per_second == pytest.approx(190 * 2000 / 0.004)
+    assert rows["derivative-n1000", "numba"].ns_per_pair == pytest.approx(1e9 * 0.003 / 499500)
+
+
+def test_missing_baseline_is_estimated_by_pair_count_and_flagged():
+    row = {(r.workload, r.backend): r for r in rows_from(RUN)}["derivative-n4000", "numba"]
+    assert row.speedup_estimated
+    python_at_4000 = 3.0 * (4000 * 3999) / (1000 * 999)
+    assert row.speedup == pytest.approx(python_at_4000 / 0.048)
+
+
+def test_gate_passes_fails_and_asks_to_raise():
+    limits = {"lecture": {"numpy": 20, "numba": 600}, "derivative-n1000": {"numba": 300}}
+    verdicts = gate.evaluate(rows_from(RUN), thresholds(limits))
+    assert verdict_of(verdicts, "lecture", "numpy").status == "pass"  # 50x >= 20x, < 60x
+    failed = verdict_of(verdicts, "lecture", "numba")  # 500x < 600x
+    assert failed.failed
+    assert "lecture/numba: speedup 500.0x is below the threshold 600x" in failed.message
+    assert verdict_of(verdicts, "derivative-n1000", "numba").status == "raise"  # 1000x > 3 * 300x
+
+
+def test_a_threshold_too_high_fails_the_gate_cli(tmp_path, capsys):
+    """End to end: a saved run and a pyproject whose threshold no backend can meet."""
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"benchmarks": RUN}))
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.nbody-bench.gate.lecture]\nnumba = 10000\nnumpy = 10\n")
+    assert gate.main([str(run), "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "gate FAIL: lecture/numba: speedup 500.0x is below the threshold 10000x" in out
+    assert "gate: FAILED" in out
+
+    config.write_text("[tool.nbody-bench.gate.lecture]\nnumba = 400\nnumpy = 40\n")
+    assert gate.main([str(run), "--config", str(config)]) == 0
+    assert "gate: passed" in capsys.readouterr().out
+
+
+def test_estimated_or_absent_speedups_are_not_gated():
+    limits = {"derivative-n4000": {"numba": 1e9}, "lecture": {"cython": 1e9}}
+    verdicts = gate.evaluate(rows_from(RUN), thresholds(limits))
+    assert [v.status for v in verdicts] == ["missing", "missing"]
+    assert "nothing gated" in "\n".join(gate.report(verdicts))
+
+
+def write(tmp_path, text):
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[project]\nname = 'x'\n", r"\[tool.nbody-bench.gate\] is missing"),
+        (
+            "[tool.nbody-bench.gate.lecture]\nnumba = -3\n",
+            r"lecture.numba must be a positive number",
+        ),
+        (
+            "[tool.nbody-bench.gate.lecture]\nnumba = 'fast'\n",
+            r"lecture.numba must be a positive number",
+        ),
+        ("[tool.nbody-bench.gate.lecture]\nnumbaa = 3\n", r"unknown backend 'numbaa'"),
+        ("[tool.nbody-bench.gate]\nlecture = 3\n", r"lecture must be a table"),
+        ("[tool.nbody-bench.gate]\nheadroom = 0.5\n", r"headroom must be a number above 1"),
+        ("[tool.nbody-bench.gate\n", r"not valid TOML"),
+    ],
+)
+def test_bad_threshold_config_says_what_is_wrong(tmp_path, text, message):
+    with pytest.raises(gate.GateConfigError, match=message):
+        gate.load_thresholds(write(tmp_path, text), kernels.BACKENDS)
+
+
+def test_project_thresholds_are_valid():
+    limits = gate.load_thresholds(PYPROJECT, kernels.BACKENDS)
+    assert "lecture" in limits.minimum
+    assert set(limits.minimum["lecture"]) >= {"numpy", "numba", "cython", "fortran"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read it"),
+        ("{not json", "not valid JSON"),
+        ('{"machine_info": {}}', "no 'benchmarks' list"),
+        ('{"benchmarks": [{"stats": {}}]}', "benchmark 0 has no numeric stats.median"),
+    ],
+)
+def test_unreadable_runs_name_the_file_and_the_fault(tmp_path, content, message):
+    path = tmp_path / "0001_run.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ResultsError, match=message) as info:
+        load_run(path)
+    assert str(path) in str(info.value)
+
+
+def test_gate_cli_reports_unreadable_run(tmp_path, capsys):
+    assert gate.main([str(tmp_path / "absent.json"), "--config", str(PYPROJECT)]) == 2
+    assert "absent.json: cannot read it" in capsys.readouterr().err
+
+
+def test_summary_table_lists_every_row_with_its_verdict():
+    rows = rows_from(RUN)
+    table = format_table(rows, gate.evaluate(rows, thresholds({"lecture": {"numpy": 20}})))
+    lines = table.splitlines()
+    assert lines[0].split() == [
+        "workload",
+        "backend",
+        "median",
+        "vs",
+        "python",
+        "pairs/s",
+        "ns/pair",
+        "gate",
+    ]
+    assert any("numpy" in line and "50.0x" in line and "pass (>= 20x)" in line for line in lines)
+    assert any("derivative-n4000" in line and "~" in line for line in lines)
+    assert len([line for line in lines if line.startswith(("lecture", "derivative"))]) == 6
