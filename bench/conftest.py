@@ -259,10 +259,15 @@ def pytest_sessionfinish(session):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_terminal_summary(terminalreporter, config):
-    lines = config.stash[_SUMMARY]
-    if lines:
-        terminalreporter.section("nbody-bench summary: speedups over python in this run")
-        for line in lines:
-            terminalreporter.write_line(line)
+    # After pytest-benchmark's own table, and even when its --benchmark-compare-fail
+    # raises PerformanceRegression there.
+    try:
+        return (yield)
+    finally:
+        lines = config.stash[_SUMMARY]
+        if lines:
+            terminalreporter.section("nbody-bench summary: speedups over python in this run")
+            for line in lines:
+                terminalreporter.write_line(line)
