@@ -91,6 +91,13 @@ def compare(session):
 
 
 @nox.session(default=False)
+def cli(session):
+    """The nbody-bench command (report, profile, animate), e.g. nox -s cli -- report --out report/."""
+    install_project(session, extras=("report", "numba"))
+    session.run("nbody-bench", *(session.posargs or ["--help"]))
+
+
+@nox.session(default=False)
 def lint(session):
     """ruff: lint and formatting check."""
     session.install("ruff")

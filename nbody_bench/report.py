@@ -1,0 +1,198 @@
+"""`nbody-bench report`: plots and a Markdown summary from the saved benchmark runs.
+
+Everything is drawn into a fresh temporary folder beside the target and moved into place
+only when all of it is written, so a failure never leaves a half-done report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import kernels
+
+from .history import saved_runs
+from .results import BASELINE
+from .summary import format_table
+
+# The lecture's own figures, speedup over its original loop on the 20-body workload.
+LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
+REFERENCE_BACKEND = "c-reference"  # the C kernel, once the suite measures one
+PLOTS = {
+    "scaling": "scaling.png",
+    "speedup": "speedup.png",
+    "history": "history.png",
+}
+
+
+def write_report(storage, out):
+    """Write the PNGs and report.md for the runs in `storage` into folder `out`."""
+    runs = saved_runs(storage)
+    latest = runs[-1]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        plt = _pyplot()
+        _plot_scaling(plt, latest, staging / PLOTS["scaling"])
+        _plot_speedup(plt, latest, staging / PLOTS["speedup"])
+        _plot_history(plt, runs, staging / PLOTS["history"])
+        (staging / "report.md").write_text(_markdown(runs), encoding="utf-8")
+        _replace_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out / "report.md"
+
+
+def _replace_folder(staging, out):
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a folder")
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}-old-{os.getpid()}")
+        out.rename(old)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: no display needed
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _backends(rows):
+    order = [*kernels.BACKENDS, REFERENCE_BACKEND]
+    names = {r.backend for r in rows}
+    return sorted(names, key=lambda b: (order.index(b) if b in order else len(order), b))
+
+
+def _plot_scaling(plt, run, path):
+    rows = [r for r in run.rows if r.kind == "derivative"]
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
+    if not rows:
+        _empty(ax, "no derivative benchmarks in the latest run")
+    for backend in _backends(rows):
+        points = sorted((r.n, r.median) for r in rows if r.backend == backend)
+        ns, times = zip(*points, strict=True)
+        style = {"color": "black", "linestyle": "--"} if backend == REFERENCE_BACKEND else {}
+        ax.plot(ns, np.array(times) * 1e3, marker="o", label=backend, **style)
+    if rows:
+        # N^2 guide through the slowest backend's smallest-N point.
+        first = max((r for r in rows if r.n == min(r.n for r in rows)), key=lambda r: r.median)
+        ns = np.array(sorted({r.n for r in rows}), dtype=float)
+        ax.plot(
+            ns,
+            first.median * 1e3 * (ns / first.n) ** 2,
+            color="grey",
+            linestyle=":",
+            label="N² guide",
+        )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("bodies N")
+    ax.set_ylabel("time per derivative call (ms)")
+    ax.set_title(f"One derivative call against N (run {run.label})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _plot_speedup(plt, run, path):
+    rows = [r for r in run.rows if r.kind == "lecture" and r.speedup is not None]
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
+    if not rows:
+        _empty(ax, f"no lecture workload with a {BASELINE} baseline in the latest run")
+    else:
+        backends = _backends(rows)
+        speedup = {r.backend: r.speedup for r in rows}
+        x = np.arange(len(backends))
+        ours = ax.bar(x - 0.2, [speedup[b] for b in backends], width=0.4, label="measured here")
+        ax.bar_label(ours, labels=[f"{speedup[b]:.3g}x" for b in backends], fontsize=8)
+        lecture = [LECTURE_FIGURES.get(b, 0) for b in backends]
+        theirs = ax.bar(
+            x + 0.2, lecture, width=0.4, color="tab:orange", label="the lecture's figure"
+        )
+        ax.bar_label(theirs, labels=[f"~{v}x" if v else "" for v in lecture], fontsize=8)
+        ax.set_xticks(x, backends)
+        ax.set_yscale("log")
+        ax.axhline(1, color="grey", linewidth=0.8)
+        ax.legend()
+    ax.set_xlabel("backend")
+    ax.set_ylabel(f"speedup over {BASELINE} (x, log scale)")
+    ax.set_title(f"Lecture workload: 20 bodies, 2000 derivative calls (run {run.label})")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _plot_history(plt, runs, path):
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
+    x = np.arange(len(runs))
+    lecture = [{r.backend: r.speedup for r in run.rows if r.kind == "lecture"} for run in runs]
+    backends = _backends([r for run in runs for r in run.rows if r.kind == "lecture"])
+    for backend in backends:
+        values = [s.get(backend) for s in lecture]
+        ax.plot(x, [np.nan if v is None else v for v in values], marker="o", label=backend)
+    if not backends:
+        _empty(ax, "no lecture workload in the saved runs")
+    ax.set_xticks(x, [run.label for run in runs], rotation=30, ha="right")
+    ax.set_yscale("log")
+    ax.set_xlabel("saved run (number, commit; + marks uncommitted changes)")
+    ax.set_ylabel(f"lecture speedup over {BASELINE} (x, log scale)")
+    ax.set_title("Speedup across saved runs")
+    ax.grid(True, which="both", alpha=0.3)
+    if backends:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _empty(ax, text):
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+
+
+def _markdown(runs):
+    latest = runs[-1]
+    return "\n".join(
+        [
+            "# nbody-bench report",
+            "",
+            f"Latest run: `{latest.path.name}` (commit {latest.commit}"
+            f"{', with uncommitted changes' if latest.dirty else ''}, {latest.when}); "
+            f"{len(runs)} saved run(s) in all.",
+            "",
+            "## Summary of the latest run",
+            "",
+            f"Speedups are over the `{BASELINE}` baseline measured in the same run.",
+            "",
+            "```",
+            format_table(latest.rows),
+            "```",
+            "",
+            "## Time per derivative call against N",
+            "",
+            f"![time per derivative call against N]({PLOTS['scaling']})",
+            "",
+            "## Lecture workload: speedup per backend",
+            "",
+            f"![lecture speedup per backend]({PLOTS['speedup']})",
+            "",
+            "## History",
+            "",
+            f"![speedup across saved runs]({PLOTS['history']})",
+            "",
+        ]
+    )
