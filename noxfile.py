@@ -92,7 +92,7 @@ def compare(session):
 
 @nox.session(default=False)
 def cli(session):
-    """The nbody-bench command (report, profile, animate), e.g. nox -s cli -- report --out report/."""
+    """The nbody-bench command: report, profile, animate (nox -s cli -- report --out DIR)."""
     install_project(session, extras=("report", "numba"))
     session.run("nbody-bench", *(session.posargs or ["--help"]))
 
