@@ -3,11 +3,19 @@
 import pytest
 
 import kernels
+from kernels.numpy import accelerations
+
+MODES = {
+    "python-loop": ("lecture", False),  # run_rk2's Python loop calling the derivative
+    "whole-run": ("lecture-whole-run", True),  # the whole integration in compiled code
+}
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_lecture_workload(
     timed,
     backend,
+    mode,
     lecture_times,
     lecture_calls,
     lecture_state,
@@ -15,24 +23,33 @@ def test_lecture_workload(
     lecture_tolerance,
     frames_match,
 ):
+    workload, whole_run = MODES[mode]
+    if whole_run and kernels.get(backend).integrate is None:
+        pytest.skip(f"{backend} has no whole-run mode (numba, cython and fortran have)")
+    run = {**lecture_times, "backend": backend, "whole_run": whole_run}
     # A full untimed run first: it compiles (Numba), starts the pool (multiprocessing), and
     # checks equivalence before any timing counts.
-    frames = kernels.run_rk2(*lecture_state, **lecture_times, backend=backend)
-    frames_match(frames, lecture_baseline, lecture_tolerance)
+    frames_match(kernels.run_rk2(*lecture_state, **run), lecture_baseline, lecture_tolerance)
 
     n = len(lecture_state[2])
-    run = timed(workload="lecture", kind="lecture", backend=backend, n=n, calls=lecture_calls)(
-        kernels.run_rk2, *lecture_state, **lecture_times, backend=backend
-    )
-    frames_match(run, lecture_baseline, lecture_tolerance)
+    label = {
+        "workload": workload,
+        "kind": "lecture",
+        "backend": backend,
+        "n": n,
+        "calls": lecture_calls,
+    }
+    frames = timed(**label)(kernels.run_rk2, *lecture_state, **run)
+    frames_match(frames, lecture_baseline, lecture_tolerance)
 
 
 def test_tolerance_rejects_a_slightly_wrong_kernel(
     lecture_times, lecture_state, lecture_baseline, lecture_tolerance, frames_match
 ):
     """The chaotic run's tolerance still catches a force that is off by one part in 1e12."""
-    numpy_kernel = kernels.get("numpy").accelerations
-    off = kernels.Backend("off", lambda pos, mass: numpy_kernel(pos, mass) * (1 + 1e-12))
+    off = kernels.Backend.from_accelerations(
+        "off", lambda pos, mass: accelerations(pos, mass) * (1 + 1e-12)
+    )
     frames = kernels.run_rk2(*lecture_state, **lecture_times, backend=off)
     with pytest.raises(AssertionError, match="over the tolerance"):
         frames_match(frames, lecture_baseline, lecture_tolerance)

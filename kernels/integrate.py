@@ -6,35 +6,70 @@ import math
 
 import numpy as np
 
-from .registry import resolve
+from .registry import available, resolve
 from .state import check_state, check_times, closest_pair
 
 
-def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend):
+def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend, whole_run=False):
     """Integrate with midpoint RK2 and return the positions at every frame.
 
     Frame k (k = 1 .. round(tend / tframe)) is recorded at t = k * tframe. Between frames
     the steps are `dt` long, the last one shortened to land on the frame time, as in the
     lecture. Returns a float64 array of shape (frames, n, 3).
 
-    `backend` is a name from `kernels.BACKENDS` or a `kernels.Backend`. Raises ValueError
-    for bad input and FloatingPointError if two bodies collide during the run.
+    `backend` is a name from `kernels.BACKENDS` or a `kernels.Backend`. With
+    `whole_run=True` the entire integration runs inside the backend's compiled code
+    (numba, cython, fortran) instead of a Python loop calling its derivative.
+
+    Raises ValueError for bad input and FloatingPointError if two bodies collide.
     """
     pos, vel, mass = check_state(pos, vel, mass)
     _, tframe, dt, nframes = check_times(tend, tframe, dt)
-    accelerations = resolve(backend).accelerations
-
+    backend = resolve(backend)
+    state = np.stack((pos, vel))
     frames = np.empty((nframes, *pos.shape))
-    p, v = pos, vel
+    if whole_run:
+        if backend.integrate is None:
+            able = [name for name in available() if resolve(name).integrate is not None]
+            raise ValueError(
+                f"backend {backend.name!r} has no whole-run mode; these do: {', '.join(able)}"
+            )
+        steps = [frame_steps(k * tframe, (k + 1) * tframe, dt) for k in range(nframes)]
+        frame_ends = np.cumsum([len(s) for s in steps]).astype(np.intp)
+        with np.errstate(all="ignore"):
+            backend.integrate(state, mass, np.concatenate(steps), frame_ends, frames)
+        if not np.isfinite(frames).all():
+            # Rerun the failing part with the Python loop, which finds when and who.
+            run_rk2(pos, vel, mass, tend=tend, tframe=tframe, dt=dt, backend=backend)
+            raise FloatingPointError("the whole-run integration produced non-finite positions")
+        return frames
+
+    velocities = np.empty_like(frames)
+    rates = backend.derivatives_into
+    # Preallocated buffers and in-place updates: at N = 20 a NumPy call costs as much as
+    # the derivative itself, so the loop makes as few as the method allows.
+    k1, k2, mid, scaled = (np.empty_like(state) for _ in range(4))
     with np.errstate(all="ignore"):  # a collision shows up as non-finite values, checked below
         for k in range(nframes):
-            t0 = k * tframe
-            p0, v0 = p, v
-            for h in frame_steps(t0, (k + 1) * tframe, dt):
-                p, v = _rk2_step(accelerations, p, v, mass, h)
-            if not (np.isfinite(p).all() and np.isfinite(v).all()):
-                _report_collision(accelerations, p0, v0, mass, t0, (k + 1) * tframe, dt)
-            frames[k] = p
+            for h in frame_steps(k * tframe, (k + 1) * tframe, dt):
+                rates(state, mass, k1)
+                np.multiply(k1, 0.5 * h, out=scaled)
+                np.add(state, scaled, out=mid)
+                rates(mid, mass, k2)
+                np.multiply(k2, h, out=scaled)
+                np.add(state, scaled, out=state)
+            frames[k] = state[0]
+            velocities[k] = state[1]
+    if not (np.isfinite(frames).all() and np.isfinite(velocities).all()):
+        bad = int(
+            np.flatnonzero(
+                ~np.isfinite(frames).all(axis=(1, 2)) | ~np.isfinite(velocities).all(axis=(1, 2))
+            )[0]
+        )
+        start = (
+            np.stack((pos, vel)) if bad == 0 else np.stack((frames[bad - 1], velocities[bad - 1]))
+        )
+        _report_collision(rates, start, mass, bad * tframe, (bad + 1) * tframe, dt)
     return frames
 
 
@@ -50,28 +85,25 @@ def frame_steps(t0, t1, dt):
     return [dt] * (count - 1) + [span - (count - 1) * dt]
 
 
-def _rk2_step(accelerations, p, v, mass, h):
-    a = accelerations(p, mass)
-    phalf = p + v * (0.5 * h)
-    vhalf = v + a * (0.5 * h)
-    ahalf = accelerations(phalf, mass)
-    return p + vhalf * h, v + ahalf * h
-
-
-def _report_collision(accelerations, p, v, mass, t0, t1, dt):
+def _report_collision(rates, state, mass, t0, t1, dt):
     """Replay the failed frame one step at a time to say when and which bodies met."""
+    k1, k2 = np.empty_like(state), np.empty_like(state)
     t = t0
-    for h in frame_steps(t0, t1, dt):
-        for when, state in ((t, p), (t + 0.5 * h, p + v * (0.5 * h))):
-            if not np.isfinite(accelerations(state, mass)).all():
-                i, j, r = closest_pair(state)
-                raise FloatingPointError(
-                    f"bodies {i} and {j} collided at t = {when:.6g} (distance {r:.3g}): "
-                    "the force between them is infinite there. Use a smaller dt or "
-                    "different initial conditions."
-                )
-        p, v = _rk2_step(accelerations, p, v, mass, h)
-        t += h
+    with np.errstate(all="ignore"):
+        for h in frame_steps(t0, t1, dt):
+            rates(state, mass, k1)
+            mid = state + k1 * (0.5 * h)
+            rates(mid, mass, k2)
+            for when, stage, rate in ((t, state, k1), (t + 0.5 * h, mid, k2)):
+                if not np.isfinite(rate).all():
+                    i, j, r = closest_pair(stage[0])
+                    raise FloatingPointError(
+                        f"bodies {i} and {j} collided at t = {when:.6g} (distance {r:.3g}): "
+                        "the force between them is infinite there. Use a smaller dt or "
+                        "different initial conditions."
+                    )
+            state = state + k2 * h
+            t += h
     raise FloatingPointError(
         f"the state became non-finite between t = {t0:.6g} and t = {t1:.6g}; "
         "a close encounter overflowed float64. Use a smaller dt."

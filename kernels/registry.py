@@ -12,11 +12,23 @@ from .errors import BackendUnavailable, UnknownBackend
 from .state import check_state, closest_pair
 
 # Stable order, baseline first: reports and benchmark histories key on these names.
-BACKENDS = ("python", "numpy", "numba", "cython", "fortran", "multiprocessing")
+BACKENDS = (
+    "python",
+    "numpy",
+    "numba",
+    "cython",
+    "fortran",
+    "multiprocessing",
+    "c-reference",
+)
 
-# Each module defines `accelerations(pos, mass)`, the unchecked kernel: float64 C-ordered
-# (n, 3) positions and (n,) masses in, a new (n, 3) float64 C-ordered array out.
-# A module that cannot work here raises BackendUnavailable on import, saying how to fix it.
+# A backend module defines either `accelerations(pos, mass)` (the Python-level ones: new
+# (n, 3) array from (n, 3) positions and (n,) masses) or, for compiled code that writes
+# into the integrator's buffers, `derivatives(state, mass, rate)` (state and rate are
+# (2, n, 3): positions then velocities; it sets rate[0] = velocities, rate[1] =
+# accelerations), and optionally `integrate(...)`, the whole RK2 run in compiled code.
+# All take float64 C-ordered arrays and check nothing. A module that cannot work here
+# raises BackendUnavailable on import, saying how to fix it.
 _MODULES = {
     "python": "kernels.python",
     "numpy": "kernels.numpy",
@@ -24,6 +36,7 @@ _MODULES = {
     "cython": "kernels.cy",
     "fortran": "kernels.fortran",
     "multiprocessing": "kernels.multiprocessing",
+    "c-reference": "kernels.c",
 }
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}
@@ -31,23 +44,40 @@ _loaded: dict[str, Backend | BackendUnavailable] = {}
 
 @dataclass(frozen=True)
 class Backend:
-    """A usable backend: `derivatives` checks its input, `accelerations` trusts it."""
+    """A usable backend: `derivatives` checks its input, `derivatives_into` trusts it.
+
+    `integrate`, where present, runs a whole RK2 integration in compiled code (see
+    `run_rk2(..., whole_run=True)`).
+    """
 
     name: str
-    accelerations: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    derivatives_into: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+    integrate: Callable | None = None
+
+    @classmethod
+    def from_accelerations(cls, name, accelerations):
+        """A backend from a function accelerations(pos, mass) -> (n, 3) array."""
+
+        def derivatives_into(state, mass, rate):
+            rate[0] = state[1]
+            rate[1] = accelerations(state[0], mass)
+
+        return cls(name, derivatives_into)
 
     def derivatives(self, pos, vel, mass):
         """(dpdt, dvdt) for the state; raises ValueError on bad input (see DESIGN.md)."""
         pos, vel, mass = check_state(pos, vel, mass)
+        state = np.stack((pos, vel))
+        rate = np.empty_like(state)
         with np.errstate(all="ignore"):
-            acc = self.accelerations(pos, mass)
-        if not np.isfinite(acc).all():
+            self.derivatives_into(state, mass, rate)
+        if not np.isfinite(rate[1]).all():
             i, j, r = closest_pair(pos)
             raise FloatingPointError(
                 f"{self.name}: the acceleration is not finite; bodies {i} and {j} are only "
                 f"{r:.3g} apart, too close for float64"
             )
-        return vel, acc
+        return rate[0], rate[1]
 
 
 def get(name):
@@ -59,7 +89,12 @@ def get(name):
     if name not in _loaded:
         try:
             module = importlib.import_module(_MODULES[name])
-            _loaded[name] = Backend(name, module.accelerations)
+            if hasattr(module, "accelerations"):
+                _loaded[name] = Backend.from_accelerations(name, module.accelerations)
+            else:
+                _loaded[name] = Backend(
+                    name, module.derivatives, getattr(module, "integrate", None)
+                )
         except BackendUnavailable as exc:
             _loaded[name] = exc
     found = _loaded[name]

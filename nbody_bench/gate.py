@@ -1,6 +1,10 @@
 """The speedup gate: each backend's speedup over the baseline, measured in the same run,
 against thresholds kept in pyproject.toml under [tool.nbody-bench.gate].
 
+A table per workload; each key is a backend, gated on its speedup over `python`, or
+"backend/other", gated on its speedup over another backend of the same run (the C
+reference, or a parallel variant's serial twin).
+
 It is relative on purpose: a shared, noisy or different machine moves absolute times by
 tens of percent, but it moves the baseline with them. The gate is two-sided: a speedup
 below its threshold fails; one above `headroom` times its threshold is reported so the
@@ -18,7 +22,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .results import BASELINE, ResultsError, load_run, rows_from
+from .results import BASELINE, ResultsError, load_run, ratio, rows_from
 from .summary import format_table
 
 
@@ -28,7 +32,7 @@ class GateConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Thresholds:
-    minimum: dict[str, dict[str, float]]  # workload -> backend -> minimum speedup
+    minimum: dict[str, dict[str, float]]  # workload -> "backend" or "backend/over" -> minimum
     headroom: float
     source: str = "pyproject.toml"
 
@@ -37,6 +41,7 @@ class Thresholds:
 class Verdict:
     workload: str
     backend: str
+    over: str  # the backend the speedup is measured against
     status: str  # "pass", "FAIL", "raise", "missing"
     speedup: float | None
     threshold: float
@@ -71,78 +76,61 @@ def load_thresholds(path="pyproject.toml", known_backends=None):
             raise GateConfigError(
                 f"{where}.{workload} must be a table of backend = minimum speedup"
             )
-        for backend, value in backends.items():
-            if known_backends is not None and backend not in known_backends:
-                raise GateConfigError(
-                    f"{where}.{workload}: unknown backend {backend!r}; "
-                    f"known: {', '.join(known_backends)}"
-                )
+        for key, value in backends.items():
+            for backend in _split(key):
+                if known_backends is not None and backend not in known_backends:
+                    raise GateConfigError(
+                        f"{where}.{workload}: unknown backend {backend!r} in {key!r}; "
+                        f"known: {', '.join(known_backends)}"
+                    )
             if not _positive(value):
                 raise GateConfigError(
-                    f"{where}.{workload}.{backend} must be a positive number, got {value!r}"
+                    f"{where}.{workload}.{key} must be a positive number, got {value!r}"
                 )
         minimum[workload] = {b: float(v) for b, v in backends.items()}
     return Thresholds(minimum=minimum, headroom=float(headroom), source=str(path))
 
 
 def evaluate(rows, thresholds):
-    """One verdict per threshold; only speedups measured against a measured baseline count."""
+    """One verdict per threshold; only ratios of two rows measured in the run count."""
     measured = {(r.workload, r.backend): r for r in rows}
     verdicts = []
-    for workload, backends in thresholds.minimum.items():
-        for backend, threshold in backends.items():
+    for workload, entries in thresholds.minimum.items():
+        for key, threshold in entries.items():
+            backend, over = _split(key)
             row = measured.get((workload, backend))
-            key = f"{workload}/{backend}"
-            if row is None or row.speedup is None or row.speedup_estimated:
-                why = (
-                    "not run" if row is None else f"no {BASELINE} baseline measured for {workload}"
-                )
-                verdicts.append(
-                    Verdict(
-                        workload,
-                        backend,
-                        "missing",
-                        None,
-                        threshold,
-                        f"{key}: not gated in this run ({why}); threshold {threshold:g}x",
-                    )
-                )
-            elif row.speedup < threshold:
-                verdicts.append(
-                    Verdict(
-                        workload,
-                        backend,
-                        "FAIL",
-                        row.speedup,
-                        threshold,
-                        f"{key}: speedup {row.speedup:.1f}x is below the threshold "
-                        f"{threshold:g}x ({thresholds.source} [tool.nbody-bench.gate.{workload}])",
-                    )
-                )
-            elif row.speedup > thresholds.headroom * threshold:
-                verdicts.append(
-                    Verdict(
-                        workload,
-                        backend,
-                        "raise",
-                        row.speedup,
-                        threshold,
-                        f"{key}: speedup {row.speedup:.1f}x is over {thresholds.headroom:g} times "
-                        f"the threshold {threshold:g}x; consider raising it",
-                    )
+            speedup, estimated = (None, False) if row is None else ratio(rows, row, over)
+            name = f"{workload}/{backend}"
+            if row is None or speedup is None or estimated:
+                why = "not run" if row is None else f"{over} not measured at this N"
+                status = "missing"
+                message = (
+                    f"{name}: not gated in this run ({why}); threshold {threshold:g}x over {over}"
                 )
             else:
-                verdicts.append(
-                    Verdict(
-                        workload,
-                        backend,
-                        "pass",
-                        row.speedup,
-                        threshold,
-                        f"{key}: speedup {row.speedup:.1f}x >= {threshold:g}x",
+                measured_text = f"speedup over {over} {speedup:.3g}x"
+                if speedup < threshold:
+                    status = "FAIL"
+                    message = (
+                        f"{name}: {measured_text} is below the threshold {threshold:g}x "
+                        f"({thresholds.source} [tool.nbody-bench.gate.{workload}])"
                     )
-                )
+                elif speedup > thresholds.headroom * threshold:
+                    status = "raise"
+                    message = (
+                        f"{name}: {measured_text} is over {thresholds.headroom:g} times the "
+                        f"threshold {threshold:g}x; consider raising it"
+                    )
+                else:
+                    status = "pass"
+                    message = f"{name}: {measured_text} >= {threshold:g}x"
+            verdicts.append(Verdict(workload, backend, over, status, speedup, threshold, message))
     return verdicts
+
+
+def _split(key):
+    backend, _, over = key.partition("/")
+    return backend, over or BASELINE
 
 
 def main(argv=None):

@@ -88,22 +88,37 @@ def rows_from(benchmarks):
     return _with_speedups(rows)
 
 
+def baseline_for(rows, row, over=BASELINE):
+    """The row of backend `over` to compare `row` with, and whether it is an estimate.
+
+    The same workload if `over` ran it; else the same kind at the same N (the lecture's
+    Python-loop baseline for a whole-run workload); else the largest smaller N of the
+    same kind, scaled by the number of pairs (a baseline too slow to run at this N).
+    """
+    same_kind = [r for r in rows if r.backend == over and r.kind == row.kind and r.n <= row.n]
+    for r in same_kind:
+        if r.workload == row.workload:
+            return r, False
+    if not same_kind:
+        return None, False
+    best = max(same_kind, key=lambda r: r.n)
+    return best, best.n != row.n
+
+
+def ratio(rows, row, over=BASELINE):
+    """(how many times faster `row` is than backend `over` in the same run, estimated?)."""
+    base, estimated = baseline_for(rows, row, over)
+    if base is None:
+        return None, False
+    base_time = base.median * row.pairs / base.pairs if estimated else base.median
+    return base_time / row.median, estimated
+
+
 def _with_speedups(rows):
-    baseline = {r.workload: r for r in rows if r.backend == BASELINE}
     out = []
     for r in rows:
-        base, estimated = baseline.get(r.workload), False
-        if base is None:
-            # A baseline too slow to run at this n: scale the largest measured one of the
-            # same kind by the number of pair interactions (the work is all pairs).
-            smaller = [b for b in baseline.values() if b.kind == r.kind and b.n < r.n]
-            if smaller:
-                base, estimated = max(smaller, key=lambda b: b.n), True
-        if base is None:
-            out.append(r)
-            continue
-        base_time = base.median * r.pairs / base.pairs if estimated else base.median
-        out.append(replace(r, speedup=base_time / r.median, speedup_estimated=estimated))
+        speedup, estimated = ratio(rows, r)
+        out.append(replace(r, speedup=speedup, speedup_estimated=estimated))
     return out
 
 

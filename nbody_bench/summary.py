@@ -9,16 +9,18 @@ from .results import BASELINE
 
 def format_table(rows, verdicts=()):
     """Backend by workload: median time, speedup over the baseline, pairs/s, gate verdict."""
-    verdict = {(v.workload, v.backend): v for v in verdicts}
+    verdict = {}
+    for v in verdicts:
+        verdict.setdefault((v.workload, v.backend), []).append(v)
     header = ("workload", "backend", "median", f"vs {BASELINE}", "pairs/s", "ns/pair", "gate")
     lines = []
     for r in sorted(rows, key=_order):
-        v = verdict.get((r.workload, r.backend))
+        found = verdict.get((r.workload, r.backend), [])
         if r.speedup is None:
             speedup = "-"
         else:
             speedup = ("~" if r.speedup_estimated else "") + f"{r.speedup:,.1f}x"
-        gate = "-" if v is None else f"{v.status} (>= {v.threshold:g}x)"
+        gate = "; ".join(_verdict(v) for v in found) or "-"
         lines.append(
             (
                 r.workload,
@@ -46,6 +48,11 @@ def format_table(rows, verdicts=()):
             "from the largest N it ran at by the number of pairs."
         )
     return "\n".join(out)
+
+
+def _verdict(v):
+    over = "" if v.over == BASELINE else f" {v.over}"
+    return f"{v.status} (>= {v.threshold:g}x{over})"
 
 
 def _order(row):

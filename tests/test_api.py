@@ -32,9 +32,9 @@ def test_available_is_an_ordered_subset():
 
 def test_compiled_backends_present_wherever_their_toolchain_is():
     """A backend must not quietly fall back to unavailable on a machine that can run it:
-    Cython is compiled by every build, Fortran whenever gfortran exists, and numba works
+    Cython and C are compiled by every build, Fortran whenever gfortran exists, and numba works
     wherever it is installed."""
-    expected = {"python", "numpy", "cython", "multiprocessing"}
+    expected = {"python", "numpy", "cython", "multiprocessing", "c-reference"}
     if shutil.which("gfortran"):
         expected.add("fortran")
     if importlib.util.find_spec("numba") is not None:

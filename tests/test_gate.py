@@ -62,7 +62,7 @@ def test_gate_passes_fails_and_asks_to_raise():
     assert verdict_of(verdicts, "lecture", "numpy").status == "pass"  # 50x >= 20x, < 60x
     failed = verdict_of(verdicts, "lecture", "numba")  # 500x < 600x
     assert failed.failed
-    assert "lecture/numba: speedup 500.0x is below the threshold 600x" in failed.message
+    assert "lecture/numba: speedup over python 500x is below the threshold 600x" in failed.message
     assert verdict_of(verdicts, "derivative-n1000", "numba").status == "raise"  # 1000x > 3 * 300x
 
 
@@ -74,7 +74,7 @@ def test_a_threshold_too_high_fails_the_gate_cli(tmp_path, capsys):
     config.write_text("[tool.nbody-bench.gate.lecture]\nnumba = 10000\nnumpy = 10\n")
     assert gate.main([str(run), "--config", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "gate FAIL: lecture/numba: speedup 500.0x is below the threshold 10000x" in out
+    assert "gate FAIL: lecture/numba: speedup over python 500x is below the threshold 10000x" in out
     assert "gate: FAILED" in out
 
     config.write_text("[tool.nbody-bench.gate.lecture]\nnumba = 400\nnumpy = 40\n")
@@ -108,6 +108,7 @@ def write(tmp_path, text):
             r"lecture.numba must be a positive number",
         ),
         ("[tool.nbody-bench.gate.lecture]\nnumbaa = 3\n", r"unknown backend 'numbaa'"),
+        ("[tool.nbody-bench.gate.lecture]\n'numba/pythn' = 3\n", r"unknown backend 'pythn'"),
         ("[tool.nbody-bench.gate]\nlecture = 3\n", r"lecture must be a table"),
         ("[tool.nbody-bench.gate]\nheadroom = 0.5\n", r"headroom must be a number above 1"),
         ("[tool.nbody-bench.gate\n", r"not valid TOML"),
@@ -164,3 +165,25 @@ def test_summary_table_lists_every_row_with_its_verdict():
     assert any("numpy" in line and "50.0x" in line and "pass (>= 20x)" in line for line in lines)
     assert any("derivative-n4000" in line and "~" in line for line in lines)
     assert len([line for line in lines if line.startswith(("lecture", "derivative"))]) == 6
+
+
+def test_gate_on_a_ratio_between_two_backends():
+    """'backend/other' gates a speedup over another backend of the run, at any N."""
+    rows = rows_from([*RUN, entry("derivative-n4000", "c-reference", 0.036, n=4000)])
+    limits = {"derivative-n4000": {"numba/c-reference": 0.67, "numba": 10}}
+    relative, over_python = gate.evaluate(rows, thresholds(limits))
+    assert relative.over == "c-reference"
+    assert relative.speedup == pytest.approx(0.75)  # 0.036 s / 0.048 s
+    assert relative.status == "pass"
+    assert over_python.status == "missing"  # python's time at N = 4000 is only an estimate
+    limits = {"derivative-n4000": {"numba/c-reference": 0.9}}
+    (failed,) = gate.evaluate(rows, thresholds(limits))
+    assert failed.failed
+    assert "speedup over c-reference 0.75x is below the threshold 0.9x" in failed.message
+
+
+def test_whole_run_workload_is_compared_with_the_lecture_baseline():
+    rows = rows_from([*RUN, entry("lecture-whole-run", "numba", 0.001, calls=2000, kind="lecture")])
+    row = {(r.workload, r.backend): r for r in rows}["lecture-whole-run", "numba"]
+    assert row.speedup == pytest.approx(2000)  # python's 2 s on the lecture workload
+    assert not row.speedup_estimated

@@ -7,6 +7,7 @@ import pytest
 
 import kernels
 from kernels.integrate import frame_steps
+from kernels.numpy import accelerations
 
 
 @pytest.mark.parametrize(
@@ -32,11 +33,10 @@ class CountingBackend:
 
     def __init__(self):
         self.calls = 0
-        self.inner = kernels.get("numpy")
 
     def __call__(self, pos, mass):
         self.calls += 1
-        return self.inner.accelerations(pos, mass)
+        return accelerations(pos, mass)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ class CountingBackend:
 )
 def test_frame_and_call_counts(tend, tframe, dt, frames, calls):
     counter = CountingBackend()
-    backend = kernels.Backend("counting", counter)
+    backend = kernels.Backend.from_accelerations("counting", counter)
     out = kernels.run_rk2(
         *kernels.initial_conditions(3), tend=tend, tframe=tframe, dt=dt, backend=backend
     )
@@ -86,3 +86,42 @@ def test_two_body_circular_orbit_converges_at_second_order():
     coarse, fine = error(4e-3), error(2e-3)
     assert fine < 1e-4
     assert 3.5 < coarse / fine < 4.5
+
+
+def whole_run_backends():
+    return [name for name in kernels.available() if kernels.get(name).integrate is not None]
+
+
+@pytest.mark.parametrize("tframe", [0.01, 0.03])
+@pytest.mark.parametrize("name", whole_run_backends())
+def test_whole_run_frames_are_at_multiples_of_tframe(name, tframe):
+    """The compiled integration keeps the same schedule: straight lines for massless bodies."""
+    pos, vel, _ = kernels.initial_conditions(5, seed=9)
+    frames = kernels.run_rk2(
+        pos, vel, np.zeros(5), tend=0.3, tframe=tframe, dt=0.007, backend=name, whole_run=True
+    )
+    times = tframe * np.arange(1, len(frames) + 1)[:, None, None]
+    assert len(frames) == round(0.3 / tframe)
+    np.testing.assert_allclose(frames, pos + vel * times, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", whole_run_backends())
+def test_whole_run_matches_python_loop_on_a_short_run(name):
+    state = kernels.initial_conditions(30, seed=5)
+    times = {"tend": 0.05, "tframe": 0.01, "dt": 0.002, "backend": name}
+    loop = kernels.run_rk2(*state, **times)
+    np.testing.assert_allclose(
+        kernels.run_rk2(*state, **times, whole_run=True), loop, rtol=1e-12, atol=1e-12
+    )
+
+
+def test_whole_run_needs_a_backend_that_has_it():
+    with pytest.raises(ValueError, match="'numpy' has no whole-run mode; these do"):
+        kernels.run_rk2(
+            *kernels.initial_conditions(3),
+            tend=0.1,
+            tframe=0.1,
+            dt=0.01,
+            backend="numpy",
+            whole_run=True,
+        )

@@ -103,3 +103,13 @@ def head_on_collision():
 def test_collision_during_run_names_bodies_and_time(backend):
     with pytest.raises(FloatingPointError, match=r"bodies 0 and 1 collided at t = 1\b"):
         kernels.run_rk2(*head_on_collision(), tend=2.0, tframe=0.5, dt=0.25, backend=backend)
+
+
+@pytest.mark.parametrize("name", ["numba", "cython", "fortran"])
+def test_collision_in_whole_run_names_bodies_and_time(name):
+    if name not in kernels.available():
+        pytest.skip(f"{name} is not available here")
+    with pytest.raises(FloatingPointError, match=r"bodies 0 and 1 collided at t = 1\b"):
+        kernels.run_rk2(
+            *head_on_collision(), tend=2.0, tframe=0.5, dt=0.25, backend=name, whole_run=True
+        )

@@ -3,11 +3,11 @@
 from ..errors import BackendUnavailable
 
 try:
-    from ._nbody import accelerations
+    from ._nbody import derivatives, integrate
 except ImportError as exc:
     raise BackendUnavailable(
         f"the Cython extension kernels.cy._nbody is not built ({exc}); fix: reinstall the "
         "project so meson compiles it: pip install --no-build-isolation -e ."
     ) from exc
 
-__all__ = ["accelerations"]
+__all__ = ["derivatives", "integrate"]

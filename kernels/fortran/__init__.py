@@ -6,6 +6,8 @@ where a missing compiler shows up.
 
 import shutil
 
+import numpy as np
+
 from ..errors import BackendUnavailable
 
 try:
@@ -22,6 +24,12 @@ except ImportError as exc:
     raise BackendUnavailable(f"{why}; fix: {fix}") from exc
 
 
-def accelerations(pos, mass):
-    # pos.T is the (3, n) Fortran-ordered view of C-ordered (n, 3): no copy either way.
-    return _nbody.accelerations(pos.T, mass).T
+# The .T views are the Fortran-ordered (3, n, 2) arrays of the C-ordered (2, n, 3) ones:
+# no copy either way.
+def derivatives(state, mass, rate):
+    _nbody.derivatives(state.T, mass, rate.T)
+
+
+def integrate(initial, mass, steps, frame_ends, frames):
+    # Fortran counts steps from 1: frame k ends after step frame_ends[k] (1-based, inclusive).
+    _nbody.integrate(initial.T, mass, steps, frame_ends.astype(np.int32), frames.T)
