@@ -16,7 +16,7 @@ import kernels
 from kernels.integrate import frame_steps
 from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
 from nbody_bench.results import extra_info_of, rows_from
-from nbody_bench.summary import format_table
+from nbody_bench.summary import format_crossover, format_table
 
 # The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
 LECTURE_N = 20
@@ -192,7 +192,8 @@ def reference():
 
 @pytest.fixture(autouse=True, scope="session")
 def single_threaded_blas():
-    with threadpool_limits(limits=1):
+    # BLAS only: the parallel backends' own threads are what they are measured on.
+    with threadpool_limits(limits=1, user_api="blas"):
         yield
 
 
@@ -253,7 +254,7 @@ def pytest_sessionfinish(session):
         failed = True
     else:
         verdicts = evaluate(rows, thresholds)
-        lines += [format_table(rows, verdicts), *report(verdicts)]
+        lines += [format_table(rows, verdicts), format_crossover(rows), *report(verdicts)]
         failed = any(v.failed for v in verdicts)
     if failed and session.config.getoption("--gate"):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -20,6 +20,8 @@ BACKENDS = (
     "fortran",
     "multiprocessing",
     "c-reference",
+    "numba-parallel",
+    "multiprocessing-shared",
 )
 
 # A backend module defines either `accelerations(pos, mass)` (the Python-level ones: new
@@ -37,6 +39,8 @@ _MODULES = {
     "fortran": "kernels.fortran",
     "multiprocessing": "kernels.multiprocessing",
     "c-reference": "kernels.c",
+    "numba-parallel": "kernels.numba_parallel",
+    "multiprocessing-shared": "kernels.multiprocessing_shared",
 }
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}

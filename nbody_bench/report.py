@@ -17,7 +17,7 @@ import kernels
 
 from .history import saved_runs
 from .results import BASELINE
-from .summary import format_table
+from .summary import format_crossover, format_table
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
 LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
@@ -180,6 +180,8 @@ def _markdown(runs):
             "",
             "```",
             format_table(latest.rows),
+            "",
+            format_crossover(latest.rows),
             "```",
             "",
             "## Time per derivative call against N",

@@ -50,6 +50,47 @@ def format_table(rows, verdicts=()):
     return "\n".join(out)
 
 
+# Each parallel variant and its serial twin: the same arithmetic in one thread or process.
+PARALLEL_TWINS = {
+    "multiprocessing": "python",
+    "multiprocessing-shared": "numpy",
+    "numba-parallel": "numba",
+}
+
+
+def format_crossover(rows):
+    """Per N, how many times faster each parallel variant is than its serial twin, and
+    the N from which it stays faster (its crossover), from the derivative workloads."""
+    derivative = {(r.backend, r.n): r.median for r in rows if r.kind == "derivative"}
+    sizes = sorted({n for _, n in derivative})
+    header = ["parallel variant", "serial twin", *(f"N={n}" for n in sizes), "faster from N"]
+    lines = []
+    for parallel, twin in PARALLEL_TWINS.items():
+        both = [n for n in sizes if (parallel, n) in derivative and (twin, n) in derivative]
+        if not both:
+            continue
+        speedup = {n: derivative[twin, n] / derivative[parallel, n] for n in both}
+        crossover = "never"
+        for n in reversed(both):
+            if speedup[n] <= 1:
+                break
+            crossover = str(n)
+        cells = [f"{speedup[n]:.2f}x" if n in speedup else "-" for n in sizes]
+        lines.append([parallel, twin, *cells, crossover])
+    if not lines:
+        return ""
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
+
+    def fmt(cells):
+        return "  ".join(
+            str(c).ljust(w) if i < 2 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    title = "Parallel variants against their serial twins (speedup per N, one derivative call):"
+    return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
+
+
 def _verdict(v):
     over = "" if v.over == BASELINE else f" {v.over}"
     return f"{v.status} (>= {v.threshold:g}x{over})"

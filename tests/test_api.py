@@ -34,11 +34,18 @@ def test_compiled_backends_present_wherever_their_toolchain_is():
     """A backend must not quietly fall back to unavailable on a machine that can run it:
     Cython and C are compiled by every build, Fortran whenever gfortran exists, and numba works
     wherever it is installed."""
-    expected = {"python", "numpy", "cython", "multiprocessing", "c-reference"}
+    expected = {
+        "python",
+        "numpy",
+        "cython",
+        "multiprocessing",
+        "multiprocessing-shared",
+        "c-reference",
+    }
     if shutil.which("gfortran"):
         expected.add("fortran")
     if importlib.util.find_spec("numba") is not None:
-        expected.add("numba")
+        expected |= {"numba", "numba-parallel"}
     missing = expected - set(kernels.available())
     reasons = {}
     for name in missing:

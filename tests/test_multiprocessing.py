@@ -1,4 +1,4 @@
-"""The multiprocessing backend's pool: none at import, one reused, none left after exit."""
+"""The multiprocessing backends' pools: none at import, one reused, none left after exit."""
 
 import os
 import subprocess
@@ -11,17 +11,17 @@ import pytest
 SCRIPT = textwrap.dedent(
     """
     import multiprocessing
+    import sys
     import kernels
-    import kernels.multiprocessing as mp_backend
 
-    backend = kernels.get("multiprocessing")
+    backend = kernels.get(sys.argv[1])
     assert multiprocessing.active_children() == [], "a pool was started before any call"
     state = kernels.initial_conditions(5)
     backend.derivatives(*state)
-    first = mp_backend.pool()
+    first = {p.pid for p in multiprocessing.active_children()}
     backend.derivatives(*state)
-    assert mp_backend.pool() is first, "a second call started a second pool"
-    print(" ".join(str(p.pid) for p in multiprocessing.active_children()))
+    assert {p.pid for p in multiprocessing.active_children()} == first, "a second pool started"
+    print(" ".join(str(pid) for pid in first))
     """
 )
 
@@ -36,11 +36,13 @@ def alive(pid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to inspect processes")
-def test_pool_is_lazy_reused_and_closed_at_exit():
+@pytest.mark.parametrize("name", ["multiprocessing", "multiprocessing-shared"])
+def test_pool_is_lazy_reused_and_closed_at_exit(name):
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", SCRIPT, name], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr  # no resource-tracker or leak warnings either
     workers = [int(pid) for pid in done.stdout.split()]
     assert workers, "no worker processes were seen"
     deadline = time.monotonic() + 10
