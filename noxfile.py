@@ -17,7 +17,17 @@ nox.options.sessions = ["tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 BUILD_REQUIRES = PYPROJECT["build-system"]["requires"]
-BACKENDS = ("numpy", "numba", "cython", "fortran", "multiprocessing")  # besides the baseline
+# Every backend but the baseline (kernels.BACKENDS, which nox's own environment cannot import).
+BACKENDS = (
+    "numpy",
+    "numba",
+    "cython",
+    "fortran",
+    "multiprocessing",
+    "c-reference",
+    "numba-parallel",
+    "multiprocessing-shared",
+)
 # Where pytest-benchmark's JSON of a gate run goes (not committed, like .benchmarks/).
 GATE_JSON = "build/gate.json"
 
@@ -53,7 +63,7 @@ def suite(session):
 @nox.parametrize("backend", BACKENDS, ids=BACKENDS)
 def bench(session, backend):
     """One backend against the baseline, with only what that backend needs installed."""
-    extras = ["test"] + (["numba"] if backend == "numba" else [])
+    extras = ["test"] + (["numba"] if backend.startswith("numba") else [])
     # The Fortran session insists on the compiler rather than skipping the backend.
     setup_args = ["-Dfortran=enabled"] if backend == "fortran" else []
     install_project(session, extras, setup_args)

@@ -13,7 +13,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import kernels
-from kernels.integrate import frame_steps
+from kernels.integrate import schedule
 from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
 from nbody_bench.results import extra_info_of, rows_from
 from nbody_bench.summary import format_crossover, format_table
@@ -21,10 +21,12 @@ from nbody_bench.summary import format_crossover, format_table
 # The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
 LECTURE_N = 20
 LECTURE_TIMES = {"tend": 1.0, "tframe": 0.01, "dt": 0.001}
-LECTURE_CALLS = (
-    2
-    * round(LECTURE_TIMES["tend"] / LECTURE_TIMES["tframe"])
-    * len(frame_steps(0.0, LECTURE_TIMES["tframe"], LECTURE_TIMES["dt"]))
+LECTURE_CALLS = 2 * len(  # two derivative calls a midpoint step
+    schedule(
+        round(LECTURE_TIMES["tend"] / LECTURE_TIMES["tframe"]),
+        LECTURE_TIMES["tframe"],
+        LECTURE_TIMES["dt"],
+    )[0]
 )
 
 _RESULTS = pytest.StashKey[list]()

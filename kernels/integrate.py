@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .registry import available, resolve
@@ -28,16 +26,15 @@ def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend, whole_run=False):
     backend = resolve(backend)
     state = np.stack((pos, vel))
     frames = np.empty((nframes, *pos.shape))
+    steps, frame_ends = schedule(nframes, tframe, dt)
     if whole_run:
         if backend.integrate is None:
             able = [name for name in available() if resolve(name).integrate is not None]
             raise ValueError(
                 f"backend {backend.name!r} has no whole-run mode; these do: {', '.join(able)}"
             )
-        steps = [frame_steps(k * tframe, (k + 1) * tframe, dt) for k in range(nframes)]
-        frame_ends = np.cumsum([len(s) for s in steps]).astype(np.intp)
         with np.errstate(all="ignore"):
-            backend.integrate(state, mass, np.concatenate(steps), frame_ends, frames)
+            backend.integrate(state, mass, steps, frame_ends, frames)
         if not np.isfinite(frames).all():
             # Rerun the failing part with the Python loop, which finds when and who.
             run_rk2(pos, vel, mass, tend=tend, tframe=tframe, dt=dt, backend=backend)
@@ -46,12 +43,13 @@ def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend, whole_run=False):
 
     velocities = np.empty_like(frames)
     rates = backend.derivatives_into
+    hs, ends = steps.tolist(), [0, *frame_ends.tolist()]
     # Preallocated buffers and in-place updates: at N = 20 a NumPy call costs as much as
     # the derivative itself, so the loop makes as few as the method allows.
     k1, k2, mid, scaled = (np.empty_like(state) for _ in range(4))
     with np.errstate(all="ignore"):  # a collision shows up as non-finite values, checked below
         for k in range(nframes):
-            for h in frame_steps(k * tframe, (k + 1) * tframe, dt):
+            for h in hs[ends[k] : ends[k + 1]]:
                 rates(state, mass, k1)
                 np.multiply(k1, 0.5 * h, out=scaled)
                 np.add(state, scaled, out=mid)
@@ -69,28 +67,35 @@ def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend, whole_run=False):
         start = (
             np.stack((pos, vel)) if bad == 0 else np.stack((frames[bad - 1], velocities[bad - 1]))
         )
-        _report_collision(rates, start, mass, bad * tframe, (bad + 1) * tframe, dt)
+        _report_collision(rates, start, mass, bad * tframe, hs[ends[bad] : ends[bad + 1]])
     return frames
 
 
-def frame_steps(t0, t1, dt):
-    """Step sizes from t0 to t1: `dt` each, the last one shortened to end exactly at t1.
+def schedule(nframes, tframe, dt):
+    """Every step of the run, and where each frame ends: (steps, frame_ends).
 
-    The step count comes from the span, not from summing `t += h`, so rounding in t can
-    neither add a sliver of a step nor drop one: 0.01 / 0.001 is 10 steps, not 11.
+    Frame k spans k * tframe to (k + 1) * tframe in steps of `dt`, the last one shortened
+    to land exactly on the frame time; it ends after steps[:frame_ends[k]]. The step
+    count comes from the span, not from summing `t += h`, so rounding in t can neither add
+    a sliver of a step nor drop one: 0.01 / 0.001 is 10 steps, not 11.
     """
-    span = t1 - t0
-    q = span / dt
-    count = max(1, round(q) if math.isclose(q, round(q), rel_tol=1e-9) else math.ceil(q))
-    return [dt] * (count - 1) + [span - (count - 1) * dt]
+    spans = np.diff(np.arange(nframes + 1) * tframe)
+    q = spans / dt
+    nearest = np.round(q)
+    exact = np.abs(q - nearest) <= 1e-9 * np.maximum(q, nearest)
+    counts = np.maximum(1, np.where(exact, nearest, np.ceil(q))).astype(np.intp)
+    frame_ends = np.cumsum(counts)
+    steps = np.full(frame_ends[-1], dt)
+    steps[frame_ends - 1] = spans - (counts - 1) * dt
+    return steps, frame_ends
 
 
-def _report_collision(rates, state, mass, t0, t1, dt):
+def _report_collision(rates, state, mass, t0, steps):
     """Replay the failed frame one step at a time to say when and which bodies met."""
     k1, k2 = np.empty_like(state), np.empty_like(state)
     t = t0
     with np.errstate(all="ignore"):
-        for h in frame_steps(t0, t1, dt):
+        for h in steps:
             rates(state, mass, k1)
             mid = state + k1 * (0.5 * h)
             rates(mid, mass, k2)
@@ -105,6 +110,6 @@ def _report_collision(rates, state, mass, t0, t1, dt):
             state = state + k2 * h
             t += h
     raise FloatingPointError(
-        f"the state became non-finite between t = {t0:.6g} and t = {t1:.6g}; "
+        f"the state became non-finite between t = {t0:.6g} and t = {t:.6g}; "
         "a close encounter overflowed float64. Use a smaller dt."
     )

@@ -95,10 +95,7 @@ def pair_accelerations(pos, mass, acc, work):
         x[i] = pos[i, 0]
         y[i] = pos[i, 1]
         z[i] = pos[i, 2]
-    if n < SMALL:
-        all_pairs(x, y, z, mass, ax, ay, az)
-    else:
-        half_pairs(x, y, z, mass, ax, ay, az)
+    pairs(x, y, z, mass, ax, ay, az)
     for i in range(n):
         acc[i, 0] = ax[i]
         acc[i, 1] = ay[i]
@@ -113,28 +110,43 @@ def derivatives(state, mass, rate):
 
 
 @jit
+def pairs(x, y, z, m, ax, ay, az):
+    if x.shape[0] < SMALL:
+        all_pairs(x, y, z, m, ax, ay, az)
+    else:
+        half_pairs(x, y, z, m, ax, ay, az)
+
+
+@jit
 def integrate(initial, mass, steps, frame_ends, frames):
-    """The whole midpoint-RK2 run: frame k is recorded after step frame_ends[k] - 1."""
-    y = initial.copy()
-    k1 = np.empty_like(y)
-    k2 = np.empty_like(y)
-    mid = np.empty_like(y)
-    work = np.empty((6, y.shape[1]))
+    """The whole midpoint-RK2 run: frame k is recorded after step frame_ends[k] - 1.
+
+    The state stays in structure-of-arrays form (x, y, z, vx, vy, vz) for the whole run,
+    so no step pays for converting it; the arithmetic is the Python loop's, step for step.
+    """
+    n = initial.shape[1]
+    y = np.empty((6, n))
+    for c in range(3):
+        for i in range(n):
+            y[c, i] = initial[0, i, c]
+            y[3 + c, i] = initial[1, i, c]
+    mid = np.empty((6, n))
+    acc = np.empty((3, n))
     start = 0
     for k in range(frame_ends.shape[0]):
         for s in range(start, frame_ends[k]):
             h = steps[s]
-            k1[0] = y[1]
-            pair_accelerations(y[0], mass, k1[1], work)
-            for a in range(2):
-                for i in range(y.shape[1]):
-                    for c in range(3):
-                        mid[a, i, c] = y[a, i, c] + k1[a, i, c] * (0.5 * h)
-            k2[0] = mid[1]
-            pair_accelerations(mid[0], mass, k2[1], work)
-            for a in range(2):
-                for i in range(y.shape[1]):
-                    for c in range(3):
-                        y[a, i, c] = y[a, i, c] + k2[a, i, c] * h
+            pairs(y[0], y[1], y[2], mass, acc[0], acc[1], acc[2])
+            for c in range(3):
+                for i in range(n):
+                    mid[c, i] = y[c, i] + y[3 + c, i] * (0.5 * h)
+                    mid[3 + c, i] = y[3 + c, i] + acc[c, i] * (0.5 * h)
+            pairs(mid[0], mid[1], mid[2], mass, acc[0], acc[1], acc[2])
+            for c in range(3):
+                for i in range(n):
+                    y[c, i] = y[c, i] + mid[3 + c, i] * h
+                    y[3 + c, i] = y[3 + c, i] + acc[c, i] * h
         start = frame_ends[k]
-        frames[k] = y[0]
+        for c in range(3):
+            for i in range(n):
+                frames[k, i, c] = y[c, i]

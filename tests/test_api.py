@@ -3,6 +3,7 @@
 import importlib.util
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,10 @@ def test_initial_conditions_are_frozen():
 def test_initial_conditions_rejects_bad_n(n):
     with pytest.raises(ValueError, match="n must be a positive integer"):
         kernels.initial_conditions(n)
+
+
+def test_noxfile_lists_every_backend():
+    """The nox bench sessions keep their own copy of the names; it must not fall behind."""
+    noxfile = (Path(__file__).resolve().parents[1] / "noxfile.py").read_text()
+    for name in kernels.BACKENDS[1:]:
+        assert f'"{name}",' in noxfile, f"noxfile.py BACKENDS lacks {name!r}"

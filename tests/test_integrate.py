@@ -6,26 +6,31 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels.integrate import frame_steps
+from kernels.integrate import schedule
 from kernels.numpy import accelerations
 
 
 @pytest.mark.parametrize(
-    ("t0", "t1", "dt", "count"),
+    ("nframes", "tframe", "dt", "count"),
     [
-        (0.0, 0.01, 0.001, 10),  # 0.01 / 0.001 is 10.000000000000002 in float64
-        (0.99, 1.0, 0.001, 10),
-        (0.0, 0.3, 0.1, 3),  # 0.3 / 0.1 is 2.9999999999999996
-        (0.0, 0.01, 0.003, 4),  # three full steps and a short one
-        (0.0, 0.01, 0.05, 1),  # dt longer than a frame: one step of the frame's length
+        (100, 0.01, 0.001, 10),  # 0.01 / 0.001 is 10.000000000000002 in float64
+        (3, 0.1, 0.01, 10),
+        (1, 0.3, 0.1, 3),  # 0.3 / 0.1 is 2.9999999999999996
+        (2, 0.01, 0.003, 4),  # three full steps and a short one
+        (5, 0.01, 0.05, 1),  # dt longer than a frame: one step of the frame's length
     ],
 )
-def test_frame_steps_land_on_frame_time(t0, t1, dt, count):
-    steps = frame_steps(t0, t1, dt)
-    assert len(steps) == count
-    assert all(h == dt for h in steps[:-1])
-    assert 0 < steps[-1] <= dt * (1 + 1e-9)
-    assert math.isclose(sum(steps), t1 - t0, rel_tol=1e-12)
+def test_schedule_lands_on_every_frame_time(nframes, tframe, dt, count):
+    steps, frame_ends = schedule(nframes, tframe, dt)
+    np.testing.assert_array_equal(np.diff(frame_ends, prepend=0), count)
+    assert len(steps) == frame_ends[-1]
+    last = frame_ends - 1
+    assert np.all(np.delete(steps, last) == dt)
+    assert np.all((steps[last] > 0) & (steps[last] <= dt * (1 + 1e-9)))
+    # Each frame's steps add up to its span, and the frames to k * tframe.
+    for k, end in enumerate(frame_ends):
+        start = 0 if k == 0 else frame_ends[k - 1]
+        assert math.isclose(sum(steps[start:end]), (k + 1) * tframe - k * tframe, rel_tol=1e-12)
 
 
 class CountingBackend:
