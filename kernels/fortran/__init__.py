@@ -19,7 +19,7 @@ except ImportError as exc:
             "apt-get install gfortran (as root), then reinstall the project (./dev test does both)"
         )
     else:
-        why = f"kernels.fortran._nbody is missing ({exc}), though gfortran is here now"
+        why = "the Fortran extension was not built, though gfortran is here now"
         fix = "rebuild so meson finds gfortran: rm -rf build, then reinstall (or ./dev test)"
     raise BackendUnavailable(f"{why}; fix: {fix}") from exc
 
