@@ -16,6 +16,7 @@ from pathlib import Path
 
 import kernels
 
+from .gate import GateConfigError, load_thresholds
 from .results import ResultsError
 
 LECTURE = {"n": 20, "seed": 0, "tend": 1.0, "tframe": 0.01, "dt": 0.001}
@@ -26,7 +27,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ResultsError, kernels.BackendUnavailable, ValueError, OSError) as exc:
+    except (ResultsError, GateConfigError, kernels.BackendUnavailable, ValueError, OSError) as exc:
         print(f"nbody-bench {args.command}: {exc}", file=sys.stderr)
         return 1
 
@@ -40,6 +41,11 @@ def _parser():
         "--storage", default=".benchmarks", help="pytest-benchmark's storage folder"
     )
     report.add_argument("--out", default="report", help="folder to write (replaced as a whole)")
+    report.add_argument(
+        "--config",
+        default="pyproject.toml",
+        help="thresholds for the gate column (skipped when the file does not exist)",
+    )
     report.set_defaults(run=_report)
 
     profile = commands.add_parser(
@@ -68,7 +74,8 @@ def _lecture_times():
 def _report(args):
     from .report import write_report
 
-    written = write_report(args.storage, args.out)
+    thresholds = load_thresholds(args.config) if Path(args.config).exists() else None
+    written = write_report(args.storage, args.out, thresholds)
     print(f"wrote {written} with {', '.join(sorted(p.name for p in written.parent.glob('*.png')))}")
     return 0
 

@@ -15,6 +15,7 @@ import numpy as np
 
 import kernels
 
+from .gate import evaluate
 from .history import saved_runs
 from .results import BASELINE
 from .summary import format_crossover, format_table
@@ -29,9 +30,11 @@ PLOTS = {
 }
 
 
-def write_report(storage, out):
-    """Write the PNGs and report.md for the runs in `storage` into folder `out`."""
+def write_report(storage, out, thresholds=None):
+    """Write the PNGs and report.md for the runs in `storage` into folder `out`; with
+    `thresholds` (gate.Thresholds), the table shows the gate's verdicts too."""
     runs = saved_runs(storage)
+    verdicts = evaluate(runs[-1].rows, thresholds) if thresholds else ()
     latest = runs[-1]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +44,7 @@ def write_report(storage, out):
         _plot_scaling(plt, latest, staging / PLOTS["scaling"])
         _plot_speedup(plt, latest, staging / PLOTS["speedup"])
         _plot_history(plt, runs, staging / PLOTS["history"])
-        (staging / "report.md").write_text(_markdown(runs), encoding="utf-8")
+        (staging / "report.md").write_text(_markdown(runs, verdicts), encoding="utf-8")
         _replace_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -164,7 +167,7 @@ def _empty(ax, text):
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
 
 
-def _markdown(runs):
+def _markdown(runs, verdicts):
     latest = runs[-1]
     return "\n".join(
         [
@@ -179,7 +182,7 @@ def _markdown(runs):
             f"Speedups are over the `{BASELINE}` baseline measured in the same run.",
             "",
             "```",
-            format_table(latest.rows),
+            format_table(latest.rows, verdicts),
             "",
             format_crossover(latest.rows),
             "```",

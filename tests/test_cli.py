@@ -70,7 +70,10 @@ def assert_real_png(path, size):
 
 def test_report_writes_plots_and_markdown(storage, tmp_path, capsys):
     out = tmp_path / "report"
-    assert main(["report", "--storage", str(storage), "--out", str(out)]) == 0
+    config = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    assert (
+        main(["report", "--storage", str(storage), "--out", str(out), "--config", str(config)]) == 0
+    )
     assert "report.md" in capsys.readouterr().out
     for name in ("scaling.png", "speedup.png", "history.png"):
         assert_real_png(out / name, (800, 550))
@@ -80,6 +83,7 @@ def test_report_writes_plots_and_markdown(storage, tmp_path, capsys):
     assert all((out / link).is_file() for link in links)
     assert "0003_ccccccc3333" in markdown
     assert re.search(r"lecture\s+numpy\s+.*\s100\.0x", markdown)  # python 2 s / numpy 0.02 s
+    assert "pass (>= 55x)" in markdown  # the gate column, from the project's pyproject.toml
     assert sorted(p.name for p in tmp_path.iterdir()) == [".benchmarks", "report"]
 
 
