@@ -18,11 +18,10 @@ import kernels
 from .gate import evaluate
 from .history import saved_runs
 from .results import BASELINE
-from .summary import format_crossover, format_table
+from .summary import REFERENCE, format_crossover, format_table
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
 LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
-REFERENCE_BACKEND = "c-reference"  # the C kernel, once the suite measures one
 PLOTS = {
     "scaling": "scaling.png",
     "speedup": "speedup.png",
@@ -74,7 +73,7 @@ def _pyplot():
 
 
 def _backends(rows):
-    order = [*kernels.BACKENDS, REFERENCE_BACKEND]
+    order = [*kernels.BACKENDS, REFERENCE]
     names = {r.backend for r in rows}
     return sorted(names, key=lambda b: (order.index(b) if b in order else len(order), b))
 
@@ -87,7 +86,7 @@ def _plot_scaling(plt, run, path):
     for backend in _backends(rows):
         points = sorted((r.n, r.median) for r in rows if r.backend == backend)
         ns, times = zip(*points, strict=True)
-        style = {"color": "black", "linestyle": "--"} if backend == REFERENCE_BACKEND else {}
+        style = {"color": "black", "linestyle": "--"} if backend == REFERENCE else {}
         ax.plot(ns, np.array(times) * 1e3, marker="o", label=backend, **style)
     if rows:
         # N^2 guide through the slowest backend's smallest-N point.

@@ -6,13 +6,26 @@ import kernels
 
 from .results import BASELINE
 
+REFERENCE = "c-reference"  # the C kernel the compiled backends are measured against
+
 
 def format_table(rows, verdicts=()):
-    """Backend by workload: median time, speedup over the baseline, pairs/s, gate verdict."""
+    """Backend by workload: median time, speedup over the baseline, pairs/s, ns/pair, speed
+    as a percentage of the C reference kernel's in the same workload, gate verdict."""
     verdict = {}
     for v in verdicts:
         verdict.setdefault((v.workload, v.backend), []).append(v)
-    header = ("workload", "backend", "median", f"vs {BASELINE}", "pairs/s", "ns/pair", "gate")
+    reference = {r.workload: r.median for r in rows if r.backend == REFERENCE}
+    header = (
+        "workload",
+        "backend",
+        "median",
+        f"vs {BASELINE}",
+        "pairs/s",
+        "ns/pair",
+        "% of ref",
+        "gate",
+    )
     lines = []
     for r in sorted(rows, key=_order):
         found = verdict.get((r.workload, r.backend), [])
@@ -21,6 +34,9 @@ def format_table(rows, verdicts=()):
         else:
             speedup = ("~" if r.speedup_estimated else "") + f"{r.speedup:,.1f}x"
         gate = "; ".join(_verdict(v) for v in found) or "-"
+        of_reference = (
+            f"{100 * reference[r.workload] / r.median:.0f}%" if r.workload in reference else "-"
+        )
         lines.append(
             (
                 r.workload,
@@ -29,11 +45,12 @@ def format_table(rows, verdicts=()):
                 speedup,
                 f"{r.pairs_per_second:.3g}",
                 f"{r.ns_per_pair:.3g}",
+                of_reference,
                 gate,
             )
         )
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
-    right = {2, 3, 4, 5}
+    right = {2, 3, 4, 5, 6}
 
     def fmt(cells):
         return "  ".join(
@@ -42,6 +59,10 @@ def format_table(rows, verdicts=()):
         ).rstrip()
 
     out = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines]
+    if reference:
+        out.append(
+            f"% of ref: speed as a percentage of the {REFERENCE} kernel's on the same workload."
+        )
     if any(r.speedup_estimated for r in rows):
         out.append(
             f"~ : the {BASELINE} baseline is too slow at this N; its time is scaled "

@@ -160,11 +160,22 @@ def test_summary_table_lists_every_row_with_its_verdict():
         "python",
         "pairs/s",
         "ns/pair",
+        "%",
+        "of",
+        "ref",
         "gate",
     ]
     assert any("numpy" in line and "50.0x" in line and "pass (>= 20x)" in line for line in lines)
     assert any("derivative-n4000" in line and "~" in line for line in lines)
     assert len([line for line in lines if line.startswith(("lecture", "derivative"))]) == 6
+
+
+def test_summary_table_shows_percent_of_the_c_reference():
+    rows = rows_from([*RUN, entry("derivative-n4000", "c-reference", 0.036, n=4000)])
+    lines = format_table(rows).splitlines()
+    (numba,) = [line for line in lines if line.startswith("derivative-n4000") and "numba" in line]
+    assert " 75% " in numba  # 0.036 s / 0.048 s
+    assert any("percentage of the c-reference" in line for line in lines)
 
 
 def test_gate_on_a_ratio_between_two_backends():
