@@ -5,6 +5,15 @@ import pytest
 import kernels
 from kernels.numpy import accelerations
 
+# The lecture's 20 bodies are microseconds of work a call: a parallel variant's time there
+# is the hand-off between cores, which on a shared 2-vCPU machine varied two-fold between
+# runs of an unchanged tree. (The lecture's own per-body `multiprocessing` stays: it
+# loses either way, which is its lesson.)
+PARALLEL = {
+    "numba-parallel": "20 bodies are too little work to time threads on; see N >= 1000",
+    "multiprocessing-shared": "20 bodies are too little work to time processes on; see N >= 1000",
+}
+
 MODES = {
     "python-loop": ("lecture", False),  # run_rk2's Python loop calling the derivative
     "whole-run": ("lecture-whole-run", True),  # the whole integration in compiled code
@@ -24,6 +33,8 @@ def test_lecture_workload(
     frames_match,
 ):
     workload, whole_run = MODES[mode]
+    if backend in PARALLEL:
+        pytest.skip(f"{backend}: {PARALLEL[backend]}")
     if whole_run and kernels.get(backend).integrate is None:
         pytest.skip(f"{backend} has no whole-run mode (numba, cython and fortran have)")
     run = {**lecture_times, "backend": backend, "whole_run": whole_run}

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import BackendUnavailable
 
 try:
-    from numba import njit
+    from numba import njit, prange
 except ImportError as exc:
     raise BackendUnavailable(
         f"numba is not installed ({exc}); fix: pip install numba "
@@ -30,10 +30,11 @@ SMALL = 640  # all_pairs is the faster below about 650 bodies on the CI machine 
 jit = njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 
 
-@jit
-def all_pairs(x, y, z, m, ax, ay, az):
+def all_pairs_loop(x, y, z, m, ax, ay, az):
+    """Every pair twice; compiled here serially and by numba_parallel over threads
+    (`prange` is a plain `range` in a function compiled without parallel=True)."""
     n = x.shape[0]
-    for i in range(n):
+    for i in prange(n):
         xi, yi, zi = x[i], y[i], z[i]
         sx = sy = sz = 0.0
         for j in range(n):
@@ -48,6 +49,9 @@ def all_pairs(x, y, z, m, ax, ay, az):
         ax[i] = sx
         ay[i] = sy
         az[i] = sz
+
+
+all_pairs = jit(all_pairs_loop)
 
 
 @jit
@@ -87,19 +91,29 @@ def half_pairs(x, y, z, m, ax, ay, az):
 
 
 @jit
+def to_columns(pos, work):
+    """Copy (n, 3) positions into rows 0-2 of the (6, n) scratch array: x, y, z."""
+    for i in range(pos.shape[0]):
+        work[0, i] = pos[i, 0]
+        work[1, i] = pos[i, 1]
+        work[2, i] = pos[i, 2]
+
+
+@jit
+def from_columns(work, acc):
+    """Copy rows 3-5 of the scratch array (ax, ay, az) into (n, 3) accelerations."""
+    for i in range(acc.shape[0]):
+        acc[i, 0] = work[3, i]
+        acc[i, 1] = work[4, i]
+        acc[i, 2] = work[5, i]
+
+
+@jit
 def pair_accelerations(pos, mass, acc, work):
     """acc = the accelerations for positions pos; work is a (6, n) scratch array."""
-    n = pos.shape[0]
-    x, y, z, ax, ay, az = work[0], work[1], work[2], work[3], work[4], work[5]
-    for i in range(n):
-        x[i] = pos[i, 0]
-        y[i] = pos[i, 1]
-        z[i] = pos[i, 2]
-    pairs(x, y, z, mass, ax, ay, az)
-    for i in range(n):
-        acc[i, 0] = ax[i]
-        acc[i, 1] = ay[i]
-        acc[i, 2] = az[i]
+    to_columns(pos, work)
+    pairs(work[0], work[1], work[2], mass, work[3], work[4], work[5])
+    from_columns(work, acc)
 
 
 @jit

@@ -20,31 +20,14 @@ except ImportError as exc:
         "(the project's extra: pip install '.[numba]')"
     ) from exc
 
-from .numba import FASTMATH, SMALL, pair_row
+from .numba import FASTMATH, SMALL, all_pairs_loop, from_columns, pair_row, to_columns
 
 # No cache=True here: the thread-id lookup is a dynamic global that Numba cannot cache,
 # so each process compiles these (a few seconds, paid before any timing).
 parallel_jit = njit(parallel=True, fastmath=FASTMATH, error_model="numpy")
 
 
-@parallel_jit
-def all_pairs(x, y, z, m, ax, ay, az):
-    n = x.shape[0]
-    for i in prange(n):
-        xi, yi, zi = x[i], y[i], z[i]
-        sx = sy = sz = 0.0
-        for j in range(n):
-            dx = x[j] - xi
-            dy = y[j] - yi
-            dz = z[j] - zi
-            r2 = dx * dx + dy * dy + dz * dz
-            s = m[j] / (r2 * np.sqrt(r2)) if j != i else 0.0
-            sx += s * dx
-            sy += s * dy
-            sz += s * dz
-        ax[i] = sx
-        ay[i] = sy
-        az[i] = sz
+all_pairs = parallel_jit(all_pairs_loop)
 
 
 @parallel_jit
@@ -85,17 +68,10 @@ def half_pairs(x, y, z, m, ax, ay, az):
 def derivatives(state, mass, rate):
     """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
     rate[0] = state[1]
-    pos, acc = state[0], rate[1]
-    n = pos.shape[0]
-    x = pos[:, 0].copy()
-    y = pos[:, 1].copy()
-    z = pos[:, 2].copy()
-    ax, ay, az = np.empty(n), np.empty(n), np.empty(n)
-    if n < SMALL:
-        all_pairs(x, y, z, mass, ax, ay, az)
+    work = np.empty((6, state.shape[1]))
+    to_columns(state[0], work)
+    if state.shape[1] < SMALL:
+        all_pairs(work[0], work[1], work[2], mass, work[3], work[4], work[5])
     else:
-        half_pairs(x, y, z, mass, ax, ay, az)
-    for i in range(n):
-        acc[i, 0] = ax[i]
-        acc[i, 1] = ay[i]
-        acc[i, 2] = az[i]
+        half_pairs(work[0], work[1], work[2], mass, work[3], work[4], work[5])
+    from_columns(work, rate[1])
