@@ -22,6 +22,7 @@ from .summary import REFERENCE, format_crossover, format_table
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
 LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
+LECTURE, WHOLE_RUN = "lecture", "lecture-whole-run"  # the suite's workload ids
 PLOTS = {
     "scaling": "scaling.png",
     "speedup": "speedup.png",
@@ -112,22 +113,23 @@ def _plot_scaling(plt, run, path):
 
 
 def _plot_speedup(plt, run, path):
-    rows = [r for r in run.rows if r.kind == "lecture" and r.speedup is not None]
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
-    if not rows:
+    loop = {r.backend: r.speedup for r in run.rows if r.workload == LECTURE and r.speedup}
+    whole = {r.backend: r.speedup for r in run.rows if r.workload == WHOLE_RUN and r.speedup}
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
+    if not loop:
         _empty(ax, f"no lecture workload with a {BASELINE} baseline in the latest run")
     else:
-        backends = _backends(rows)
-        speedup = {r.backend: r.speedup for r in rows}
+        backends = _backends([r for r in run.rows if r.backend in loop])
         x = np.arange(len(backends))
-        ours = ax.bar(x - 0.2, [speedup[b] for b in backends], width=0.4, label="measured here")
-        ax.bar_label(ours, labels=[f"{speedup[b]:.3g}x" for b in backends], fontsize=8)
-        lecture = [LECTURE_FIGURES.get(b, 0) for b in backends]
-        theirs = ax.bar(
-            x + 0.2, lecture, width=0.4, color="tab:orange", label="the lecture's figure"
-        )
-        ax.bar_label(theirs, labels=[f"~{v}x" if v else "" for v in lecture], fontsize=8)
-        ax.set_xticks(x, backends)
+        bars = [
+            ("the Python RK2 loop", [loop[b] for b in backends], "tab:blue"),
+            ("the whole run compiled", [whole.get(b, 0) for b in backends], "tab:green"),
+            ("the lecture's figure", [LECTURE_FIGURES.get(b, 0) for b in backends], "tab:orange"),
+        ]
+        for k, (label, values, color) in enumerate(bars):
+            drawn = ax.bar(x + (k - 1) * 0.27, values, width=0.27, color=color, label=label)
+            ax.bar_label(drawn, labels=[_times(v) for v in values], fontsize=7)
+        ax.set_xticks(x, backends, rotation=20, ha="right")
         ax.set_yscale("log")
         ax.axhline(1, color="grey", linewidth=0.8)
         ax.legend()
@@ -139,11 +141,17 @@ def _plot_speedup(plt, run, path):
     plt.close(fig)
 
 
+def _times(value):
+    if not value:
+        return ""
+    return f"{value:,.0f}x" if value >= 100 else f"{value:.2g}x"
+
+
 def _plot_history(plt, runs, path):
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
     x = np.arange(len(runs))
-    lecture = [{r.backend: r.speedup for r in run.rows if r.kind == "lecture"} for run in runs]
-    backends = _backends([r for run in runs for r in run.rows if r.kind == "lecture"])
+    lecture = [{r.backend: r.speedup for r in run.rows if r.workload == LECTURE} for run in runs]
+    backends = _backends([r for run in runs for r in run.rows if r.workload == LECTURE])
     for backend in backends:
         values = [s.get(backend) for s in lecture]
         ax.plot(x, [np.nan if v is None else v for v in values], marker="o", label=backend)
