@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .results import BASELINE, ResultsError, load_run, ratio, rows_from
-from .summary import format_table
+from .summary import format_table, format_times
 
 
 class GateConfigError(ValueError):
@@ -108,7 +108,7 @@ def evaluate(rows, thresholds):
                     f"{name}: not gated in this run ({why}); threshold {threshold:g}x over {over}"
                 )
             else:
-                measured_text = f"speedup over {over} {speedup:.3g}x"
+                measured_text = f"speedup over {over} {format_times(speedup)}"
                 if speedup < threshold:
                     status = "FAIL"
                     message = (

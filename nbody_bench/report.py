@@ -18,7 +18,7 @@ import kernels
 from .gate import evaluate
 from .history import saved_runs
 from .results import BASELINE
-from .summary import REFERENCE, format_crossover, format_table
+from .summary import REFERENCE, format_crossover, format_table, format_times
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
 LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
@@ -128,7 +128,7 @@ def _plot_speedup(plt, run, path):
         ]
         for k, (label, values, color) in enumerate(bars):
             drawn = ax.bar(x + (k - 1) * 0.27, values, width=0.27, color=color, label=label)
-            ax.bar_label(drawn, labels=[_times(v) for v in values], fontsize=7)
+            ax.bar_label(drawn, labels=[format_times(v) if v else "" for v in values], fontsize=7)
         ax.set_xticks(x, backends, rotation=20, ha="right")
         ax.set_yscale("log")
         ax.axhline(1, color="grey", linewidth=0.8)
@@ -139,12 +139,6 @@ def _plot_speedup(plt, run, path):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def _times(value):
-    if not value:
-        return ""
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.2g}x"
 
 
 def _plot_history(plt, runs, path):

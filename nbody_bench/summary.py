@@ -35,7 +35,7 @@ def format_table(rows, verdicts=()):
             speedup = ("~" if r.speedup_estimated else "") + f"{r.speedup:,.1f}x"
         gate = "; ".join(_verdict(v) for v in found) or "-"
         of_reference = (
-            f"{100 * reference[r.workload] / r.median:.0f}%" if r.workload in reference else "-"
+            _percent(reference[r.workload] / r.median) if r.workload in reference else "-"
         )
         lines.append(
             (
@@ -110,6 +110,16 @@ def format_crossover(rows):
 
     title = "Parallel variants against their serial twins (speedup per N, one derivative call):"
     return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
+
+
+def format_times(value):
+    """A speedup for people: 0.73x, 82x, 2,786x."""
+    return f"{value:,.0f}x" if value >= 100 else f"{value:.2g}x"
+
+
+def _percent(fraction):
+    percent = 100 * fraction
+    return f"{percent:.0f}%" if percent >= 10 else f"{percent:.2g}%"
 
 
 def _verdict(v):
