@@ -8,19 +8,11 @@ runs the same loops on one thread, which makes it this backend's single-thread t
 The number of threads is Numba's (one per core; NUMBA_NUM_THREADS sets it).
 """
 
+# The serial backend first: without numba it raises BackendUnavailable, saying how to fix it.
+from .numba import FASTMATH, SMALL, all_pairs_loop, from_columns, pair_row, to_columns  # noqa: I001
+
 import numpy as np
-
-from .errors import BackendUnavailable
-
-try:
-    from numba import get_num_threads, get_thread_id, njit, prange
-except ImportError as exc:
-    raise BackendUnavailable(
-        f"numba is not installed ({exc}); fix: pip install numba "
-        "(the project's extra: pip install '.[numba]')"
-    ) from exc
-
-from .numba import FASTMATH, SMALL, all_pairs_loop, from_columns, pair_row, to_columns
+from numba import get_num_threads, get_thread_id, njit, prange
 
 # No cache=True here: the thread-id lookup is a dynamic global that Numba cannot cache,
 # so each process compiles these (a few seconds, paid before any timing).

@@ -84,6 +84,9 @@ def test_missing_numba_is_unavailable_with_fix(fresh_registry):
     with pytest.raises(kernels.BackendUnavailable, match="pip install numba") as info:
         kernels.get("numba")
     assert isinstance(info.value, RuntimeError)
+    fresh_registry.delitem(sys.modules, "kernels.numba_parallel", raising=False)
+    with pytest.raises(kernels.BackendUnavailable, match="pip install numba"):
+        kernels.get("numba-parallel")
     assert "numba" not in kernels.available()
     assert "numpy" in kernels.available()
 
