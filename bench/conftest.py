@@ -184,11 +184,6 @@ def state_of():
     return bodies
 
 
-@pytest.fixture(scope="session")
-def reference():
-    return reference_accelerations
-
-
 # -- timing ------------------------------------------------------------------------------
 
 

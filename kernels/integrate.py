@@ -58,12 +58,9 @@ def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend, whole_run=False):
                 np.add(state, scaled, out=state)
             frames[k] = state[0]
             velocities[k] = state[1]
-    if not (np.isfinite(frames).all() and np.isfinite(velocities).all()):
-        bad = int(
-            np.flatnonzero(
-                ~np.isfinite(frames).all(axis=(1, 2)) | ~np.isfinite(velocities).all(axis=(1, 2))
-            )[0]
-        )
+    finite = np.isfinite(frames).all(axis=(1, 2)) & np.isfinite(velocities).all(axis=(1, 2))
+    if not finite.all():
+        bad = int(np.argmin(finite))  # the first frame that is not finite
         start = (
             np.stack((pos, vel)) if bad == 0 else np.stack((frames[bad - 1], velocities[bad - 1]))
         )

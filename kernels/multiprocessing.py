@@ -42,13 +42,18 @@ def pool():
     global _pool
     with _pool_lock:
         if _pool is None:
-            # forkserver, not fork: forking a process that already runs threads (BLAS,
-            # Numba) can deadlock the child.
-            method = (
-                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            )
-            _pool = multiprocessing.get_context(method).Pool(processes=worker_count())
+            _pool = start_pool()
         return _pool
+
+
+def start_pool(**options):
+    """A new Pool with one process per usable core (options go to Pool).
+
+    forkserver, not fork: forking a process that already runs threads (BLAS, Numba) can
+    deadlock the child.
+    """
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method).Pool(processes=worker_count(), **options)
 
 
 def close_pool():

@@ -11,14 +11,13 @@ The serial twin is the `numpy` backend: the same arithmetic in one process.
 """
 
 import atexit
-import multiprocessing
 import threading
 from itertools import pairwise
 from multiprocessing.sharedctypes import RawArray
 
 import numpy as np
 
-from .multiprocessing import worker_count
+from .multiprocessing import start_pool, worker_count
 
 _pool = None
 _capacity = 0  # bodies the shared arrays hold
@@ -61,12 +60,7 @@ def pool(n):
                 RawArray("d", capacity),
                 RawArray("d", 3 * capacity),
             )
-            method = (
-                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            )
-            _pool = multiprocessing.get_context(method).Pool(
-                processes=worker_count(), initializer=_attach, initargs=(buffers, capacity)
-            )
+            _pool = start_pool(initializer=_attach, initargs=(buffers, capacity))
             _capacity = capacity
             _attach(buffers, capacity)  # the parent's views of the same memory
         return _pool
