@@ -25,7 +25,7 @@ LARGEST = {
 # The smallest N the parallel variants are timed at. Below it a call is a few microseconds
 # of work handed between threads or processes, and its time measures how soon the other
 # core of a shared 2-vCPU machine answers: a second run of an unchanged tree differed by
-# up to 90% there, while N >= 1000 repeats within a few percent.
+# up to 97% there, while N >= 1000 repeats within a few percent.
 SMALLEST = {
     "numba-parallel": (1000, "below N = 1000 the thread hand-off, not the kernel, sets the time"),
     "multiprocessing-shared": (1000, "below N = 1000 the inter-process hand-off sets the time"),
