@@ -7,6 +7,7 @@ outside the timing. BLAS and OpenMP pools are pinned to one thread for the whole
 """
 
 import functools
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 import kernels
 from kernels.integrate import schedule
+from kernels.multiprocessing import usable_cores
 from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
 from nbody_bench.results import extra_info_of, rows_from
 from nbody_bench.summary import format_crossover, format_table
@@ -31,20 +33,60 @@ LECTURE_CALLS = 2 * len(  # two derivative calls a midpoint step
 
 _RESULTS = pytest.StashKey[list]()
 _SUMMARY = pytest.StashKey[list]()
+_SLOW_DOWN = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser):
     parser.addoption(
         "--gate",
         action="store_true",
-        help="fail the run when a backend's speedup over the baseline is below its "
-        "threshold in pyproject.toml [tool.nbody-bench.gate]",
+        help="fail the run when a ratio breaks its bound in pyproject.toml "
+        "[tool.nbody-bench.gate]",
+    )
+    parser.addoption(
+        "--slow-down",
+        action="append",
+        default=[],
+        metavar="BACKEND=FACTOR",
+        help="check the checks: make every timed call of BACKEND FACTOR times slower (the "
+        "extra time busy-waits on the CPU), to see the gate and the compare catch it",
     )
 
 
 def pytest_configure(config):
     config.stash[_RESULTS] = []
     config.stash[_SUMMARY] = []
+    config.stash[_SLOW_DOWN] = _slow_downs(config.getoption("--slow-down"))
+
+
+def _slow_downs(options):
+    factors = {}
+    for option in options:
+        backend, _, factor = option.partition("=")
+        try:
+            factors[backend] = float(factor)
+        except ValueError:
+            factors[backend] = float("nan")
+        if backend not in kernels.BACKENDS or not factors[backend] >= 1:
+            raise pytest.UsageError(
+                f"--slow-down {option!r}: give BACKEND=FACTOR with a backend of "
+                f"{', '.join(kernels.BACKENDS)} and a factor of at least 1, e.g. numpy=2"
+            )
+    return factors
+
+
+def slowed_down(fn, factor):
+    """fn, made `factor` times slower by busy-waiting after each call."""
+
+    def slow(*args, **kwargs):
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        until = start + factor * (time.perf_counter() - start)
+        while time.perf_counter() < until:
+            pass
+        return result
+
+    return slow
 
 
 # -- inputs and references ---------------------------------------------------------------
@@ -198,19 +240,25 @@ def single_threaded_blas():
 def timed(benchmark, request):
     """`timed(workload=, kind=, backend=, n=, calls=)(fn, *args, **kwargs)` times the call
     with pytest-benchmark, labelled for the summary and the gate, and returns its result."""
+    slow_downs = request.config.stash[_SLOW_DOWN]
 
     def label(*, workload, kind, backend, n, calls):
         def run(fn, *args, **kwargs):
             benchmark.group = workload
             benchmark.extra_info.update(
-                workload=workload, kind=kind, backend=backend, n=n, calls=calls
+                workload=workload, kind=kind, backend=backend, n=n, calls=calls,
+                cores=usable_cores(),
             )
+            if backend in slow_downs:
+                fn = slowed_down(fn, slow_downs[backend])
+                benchmark.extra_info["slowed_down"] = slow_downs[backend]
             result = benchmark(fn, *args, **kwargs)
             if benchmark.stats is not None:  # None when benchmarks are disabled
+                stats = benchmark.stats.stats
                 request.config.stash[_RESULTS].append(
                     {
                         "extra_info": benchmark.extra_info,
-                        "stats": {"median": benchmark.stats.stats.median},
+                        "stats": {"min": stats.min, "median": stats.median},
                     }
                 )
             return result

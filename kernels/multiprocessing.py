@@ -53,7 +53,7 @@ def start_pool(**options):
     deadlock the child.
     """
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(processes=worker_count(), **options)
+    return multiprocessing.get_context(method).Pool(processes=usable_cores(), **options)
 
 
 def close_pool():
@@ -69,7 +69,8 @@ def close_pool():
 atexit.register(close_pool)
 
 
-def worker_count():
+def usable_cores():
+    """The cores this process may run on (its CPU affinity), at least 1."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1

@@ -17,7 +17,7 @@ from multiprocessing.sharedctypes import RawArray
 
 import numpy as np
 
-from .multiprocessing import start_pool, worker_count
+from .multiprocessing import start_pool, usable_cores
 
 _pool = None
 _capacity = 0  # bodies the shared arrays hold
@@ -72,7 +72,7 @@ def accelerations(pos, mass):
     _shared["pos"][:n] = pos
     _shared["mass"][:n] = mass
     # A few blocks per worker: balanced even when one worker is slowed by something else.
-    edges = np.linspace(0, n, 4 * worker_count() + 1).astype(int)
+    edges = np.linspace(0, n, 4 * usable_cores() + 1).astype(int)
     blocks = [(int(a), int(b), n) for a, b in pairwise(edges) if b > a]
     workers.starmap(block_accelerations, blocks)
     return _shared["acc"][:n].copy()

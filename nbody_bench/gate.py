@@ -1,14 +1,22 @@
-"""The speedup gate: each backend's speedup over the baseline, measured in the same run,
-against thresholds kept in pyproject.toml under [tool.nbody-bench.gate].
+"""The CI gate: bounds on ratios that hold on every machine, and targets that need not.
 
-A table per workload; each key is a backend, gated on its speedup over `python`, or
-"backend/other", gated on its speedup over another backend of the same run (the C
-reference, or a parallel variant's serial twin).
+Both live in pyproject.toml. A bound sits in `[tool.nbody-bench.gate.<workload>]`, keyed
+"backend" (its speedup over `python`) or "backend/other" (over another backend), both
+measured in the same run:
 
-It is relative on purpose: a shared, noisy or different machine moves absolute times by
-tens of percent, but it moves the baseline with them. The gate is two-sided: a speedup
-below its threshold fails; one above `headroom` times its threshold is reported so the
-threshold can be raised.
+    numpy = 40                                   # at least 40 times faster than python
+    "multiprocessing" = { max = 1.0 }            # a lesson that says "slower": at most 1x
+    "numba-parallel/numba" = { min-per-core = 0.7 }  # speedup / usable cores at least 0.7
+
+A bound is only set where both sides are held back by the same thing (two compiled
+kernels at the same N, two runs of the same Python loop, a parallel variant and its
+serial twin), since such a ratio moves little from one CPU to another; a ratio between
+an interpreter-bound and a SIMD-bound kernel is a property of the CPU and is not gated.
+A parallel variant is judged per usable core, and not at all on one core.
+
+Goals that some hardware cannot reach (the lecture run 500 times faster than python,
+say) sit in `[tool.nbody-bench.targets.<workload>]`, in the same "backend" or
+"backend/other" keys; they are reported as met or missed and never fail a run.
 
     python -m nbody_bench.gate RUN.json [--config pyproject.toml]
 """
@@ -25,27 +33,53 @@ from pathlib import Path
 from .results import BASELINE, ResultsError, load_run, ratio, rows_from
 from .summary import format_table, format_times
 
+KINDS = ("min", "max", "min-per-core")  # the forms a bound can take
+
 
 class GateConfigError(ValueError):
-    """The thresholds in pyproject.toml are missing or malformed; the message says where."""
+    """The bounds in pyproject.toml are missing or malformed; the message says where."""
+
+
+@dataclass(frozen=True)
+class Bound:
+    workload: str
+    backend: str
+    over: str  # the backend the speedup is measured against
+    kind: str  # one of KINDS; "target" for a goal that never fails a run
+    value: float
+
+    @property
+    def text(self):
+        """How the bound reads in the summary: '>= 40x', '<= 1x', '>= 0.7x per core'."""
+        over = "" if self.over == BASELINE else f" {self.over}"
+        if self.kind == "max":
+            return f"<= {self.value:g}x{over}"
+        per_core = " per core" if self.kind == "min-per-core" else ""
+        return f">= {self.value:g}x{over}{per_core}"
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    minimum: dict[str, dict[str, float]]  # workload -> "backend" or "backend/over" -> minimum
+    bounds: list[Bound]
+    targets: list[Bound]
     headroom: float
     source: str = "pyproject.toml"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    workload: str
-    backend: str
-    over: str  # the backend the speedup is measured against
-    status: str  # "pass", "FAIL", "raise", "missing"
-    speedup: float | None
-    threshold: float
+    bound: Bound
+    status: str  # "pass", "FAIL", "raise", "skipped", "missing"; targets: "met", "missed"
+    measured: float | None  # the ratio judged (per core for a min-per-core bound)
     message: str
+
+    @property
+    def workload(self):
+        return self.bound.workload
+
+    @property
+    def backend(self):
+        return self.bound.backend
 
     @property
     def failed(self):
@@ -53,7 +87,7 @@ class Verdict:
 
 
 def load_thresholds(path="pyproject.toml", known_backends=None):
-    """Read [tool.nbody-bench.gate]; GateConfigError says exactly what is wrong."""
+    """Read the gate's bounds and the targets; GateConfigError says exactly what is wrong."""
     path = Path(path)
     try:
         with path.open("rb") as f:
@@ -62,70 +96,121 @@ def load_thresholds(path="pyproject.toml", known_backends=None):
         raise GateConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise GateConfigError(f"{path}: not valid TOML ({exc})") from exc
-    table = config.get("tool", {}).get("nbody-bench", {}).get("gate")
+    tool = config.get("tool", {}).get("nbody-bench", {})
     where = f"{path} [tool.nbody-bench.gate]"
-    if not isinstance(table, dict):
+    if not isinstance(tool.get("gate"), dict):
         raise GateConfigError(f"{where} is missing")
-    table = dict(table)
+    table = dict(tool["gate"])
     headroom = table.pop("headroom", 3.0)
     if not _positive(headroom) or headroom <= 1:
         raise GateConfigError(f"{where}: headroom must be a number above 1, got {headroom!r}")
-    minimum = {}
-    for workload, backends in table.items():
-        if not isinstance(backends, dict):
-            raise GateConfigError(
-                f"{where}.{workload} must be a table of backend = minimum speedup"
-            )
-        for key, value in backends.items():
+    bounds = _bounds(table, where, known_backends, forms=KINDS)
+    targets_table = tool.get("targets", {})
+    where_targets = f"{path} [tool.nbody-bench.targets]"
+    if not isinstance(targets_table, dict):
+        raise GateConfigError(f"{where_targets} must be a table of workloads")
+    targets = _bounds(targets_table, where_targets, known_backends, forms=())
+    return Thresholds(bounds, [_as_target(b) for b in targets], float(headroom), str(path))
+
+
+def _bounds(table, where, known_backends, forms):
+    bounds = []
+    for workload, entries in table.items():
+        if not isinstance(entries, dict):
+            raise GateConfigError(f"{where}.{workload} must be a table of backend = bound")
+        for key, value in entries.items():
             for backend in _split(key):
                 if known_backends is not None and backend not in known_backends:
                     raise GateConfigError(
                         f"{where}.{workload}: unknown backend {backend!r} in {key!r}; "
                         f"known: {', '.join(known_backends)}"
                     )
-            if not _positive(value):
-                raise GateConfigError(
-                    f"{where}.{workload}.{key} must be a positive number, got {value!r}"
-                )
-        minimum[workload] = {b: float(v) for b, v in backends.items()}
-    return Thresholds(minimum=minimum, headroom=float(headroom), source=str(path))
+            kind, number = _bound_value(value, f"{where}.{workload}.{key!r}", forms)
+            bounds.append(Bound(workload, *_split(key), kind, number))
+    return bounds
+
+
+def _bound_value(value, where, forms):
+    if isinstance(value, dict) and forms:
+        if len(value) != 1 or next(iter(value)) not in forms:
+            raise GateConfigError(
+                f"{where} must be a number or a table with one of {', '.join(forms)}, "
+                f"got {value!r}"
+            )
+        ((kind, number),) = value.items()
+    else:
+        kind, number = "min", value
+    if not _positive(number):
+        raise GateConfigError(f"{where} must be a positive number, got {number!r}")
+    return kind, float(number)
+
+
+def _as_target(bound):
+    return Bound(bound.workload, bound.backend, bound.over, "target", bound.value)
 
 
 def evaluate(rows, thresholds):
-    """One verdict per threshold; only ratios of two rows measured in the run count."""
+    """One verdict per bound and per target; only ratios of two rows of the run count."""
     measured = {(r.workload, r.backend): r for r in rows}
     verdicts = []
-    for workload, entries in thresholds.minimum.items():
-        for key, threshold in entries.items():
-            backend, over = _split(key)
-            row = measured.get((workload, backend))
-            speedup, estimated = (None, False) if row is None else ratio(rows, row, over)
-            name = f"{workload}/{backend}"
-            if row is None or speedup is None or estimated:
-                why = "not run" if row is None else f"{over} not measured at this N"
-                status = "missing"
-                message = (
-                    f"{name}: not gated in this run ({why}); threshold {threshold:g}x over {over}"
+    for bound in [*thresholds.bounds, *thresholds.targets]:
+        row = measured.get((bound.workload, bound.backend))
+        speedup, estimated = (None, False) if row is None else ratio(rows, row, bound.over)
+        name = f"{bound.workload}/{bound.backend}"
+        if row is None or speedup is None or estimated:
+            why = "not run" if row is None else f"{bound.over} not measured at this N"
+            verdicts.append(
+                Verdict(bound, "missing", None, f"{name}: not judged in this run ({why})")
+            )
+            continue
+        if bound.kind == "min-per-core":
+            if row.cores is None:
+                verdicts.append(
+                    Verdict(bound, "missing", None, f"{name}: the run did not record its cores")
                 )
-            else:
-                measured_text = f"speedup over {over} {format_times(speedup)}"
-                if speedup < threshold:
-                    status = "FAIL"
-                    message = (
-                        f"{name}: {measured_text} is below the threshold {threshold:g}x "
-                        f"({thresholds.source} [tool.nbody-bench.gate.{workload}])"
+                continue
+            if row.cores < 2:
+                verdicts.append(
+                    Verdict(
+                        bound,
+                        "skipped",
+                        None,
+                        f"{name}: skipped, one usable core: a parallel variant has nothing "
+                        "to gain on it",
                     )
-                elif speedup > thresholds.headroom * threshold:
-                    status = "raise"
-                    message = (
-                        f"{name}: {measured_text} is over {thresholds.headroom:g} times the "
-                        f"threshold {threshold:g}x; consider raising it"
-                    )
-                else:
-                    status = "pass"
-                    message = f"{name}: {measured_text} >= {threshold:g}x"
-            verdicts.append(Verdict(workload, backend, over, status, speedup, threshold, message))
+                )
+                continue
+            value = speedup / row.cores
+            what = (
+                f"speedup over {bound.over} {format_times(speedup)} on {row.cores} cores, "
+                f"{value:.2f}x per core"
+            )
+        else:
+            value = speedup
+            what = f"speedup over {bound.over} {format_times(speedup)}"
+        verdicts.append(_judge(bound, name, what, value, thresholds))
     return verdicts
+
+
+def _judge(bound, name, what, value, thresholds):
+    section = f"({thresholds.source} [tool.nbody-bench.gate.{bound.workload}])"
+    if bound.kind == "target":
+        met = value >= bound.value
+        status = "met" if met else "missed"
+        message = f"{name}: target {bound.text} {'met' if met else 'missed'}: {what}"
+    elif bound.kind == "max" and value > bound.value:
+        status, message = "FAIL", f"{name}: {what} is above the bound {bound.text} {section}"
+    elif bound.kind != "max" and value < bound.value:
+        status, message = "FAIL", f"{name}: {what} is below the bound {bound.text} {section}"
+    elif bound.kind != "max" and value > thresholds.headroom * bound.value:
+        status = "raise"
+        message = (
+            f"{name}: {what} is over {thresholds.headroom:g} times the bound {bound.text}; "
+            "consider raising it"
+        )
+    else:
+        status, message = "pass", f"{name}: {what}, bound {bound.text}"
+    return Verdict(bound, status, value, message)
 
 
 def _split(key):
@@ -140,7 +225,7 @@ def main(argv=None):
     parser.add_argument(
         "run", help="a pytest-benchmark JSON file (--benchmark-json or .benchmarks/...)"
     )
-    parser.add_argument("--config", default="pyproject.toml", help="where the thresholds are")
+    parser.add_argument("--config", default="pyproject.toml", help="where the bounds are")
     args = parser.parse_args(argv)
     try:
         rows = rows_from(load_run(args.run)["benchmarks"])
@@ -155,17 +240,23 @@ def main(argv=None):
 
 
 def report(verdicts):
-    """Lines for the failures and raise-hints, then the overall result."""
-    lines = [f"gate {v.status}: {v.message}" for v in verdicts if v.status in ("FAIL", "raise")]
-    failed = sum(v.failed for v in verdicts)
-    gated = sum(v.status != "missing" for v in verdicts)
-    missing = len(verdicts) - gated
+    """Lines for failures, raise hints and missed targets, then the overall result."""
+    shown = ("FAIL", "raise", "missed")
+    lines = [f"gate {v.status}: {v.message}" for v in verdicts if v.status in shown]
+    judged = [v for v in verdicts if v.bound.kind != "target"]
+    failed = sum(v.failed for v in judged)
+    gated = sum(v.status not in ("missing", "skipped") for v in judged)
+    left = len(judged) - gated
     if not gated:
         lines.append("gate: nothing gated (no baseline or no gated workload in this run)")
     lines.append(
-        f"gate: {'FAILED' if failed else 'passed'}: {failed} of {gated} gated speedups below "
-        f"threshold" + (f", {missing} thresholds not measured in this run" if missing else "")
+        f"gate: {'FAILED' if failed else 'passed'}: {failed} of {gated} bounds broken"
+        + (f", {left} not judged in this run (missing or skipped)" if left else "")
     )
+    targets = [v for v in verdicts if v.bound.kind == "target" and v.status != "missing"]
+    if targets:
+        met = sum(v.status == "met" for v in targets)
+        lines.append(f"targets: {met} of {len(targets)} met (targets never fail a run)")
     return lines
 
 

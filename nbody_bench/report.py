@@ -85,17 +85,17 @@ def _plot_scaling(plt, run, path):
     if not rows:
         _empty(ax, "no derivative benchmarks in the latest run")
     for backend in _backends(rows):
-        points = sorted((r.n, r.median) for r in rows if r.backend == backend)
+        points = sorted((r.n, r.time) for r in rows if r.backend == backend)
         ns, times = zip(*points, strict=True)
         style = {"color": "black", "linestyle": "--"} if backend == REFERENCE else {}
         ax.plot(ns, np.array(times) * 1e3, marker="o", label=backend, **style)
     if rows:
         # N^2 guide through the slowest backend's smallest-N point.
-        first = max((r for r in rows if r.n == min(r.n for r in rows)), key=lambda r: r.median)
+        first = max((r for r in rows if r.n == min(r.n for r in rows)), key=lambda r: r.time)
         ns = np.array(sorted({r.n for r in rows}), dtype=float)
         ax.plot(
             ns,
-            first.median * 1e3 * (ns / first.n) ** 2,
+            first.time * 1e3 * (ns / first.n) ** 2,
             color="grey",
             linestyle=":",
             label="N² guide",

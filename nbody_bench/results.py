@@ -1,9 +1,15 @@
 """From pytest-benchmark entries to comparable numbers: speedups, pair interactions per second.
 
 Each benchmark of the suite records in `extra_info` what it ran: `workload` (an id such as
-"lecture" or "derivative-n1000"), `kind` ("lecture" or "derivative"), `backend`, `n` and
-`calls` (derivative calls per timed run). Speedups are always against the baseline
-measured in the same run, never against a stored figure.
+"lecture" or "derivative-n1000"), `kind` ("lecture" or "derivative"), `backend`, `n`,
+`calls` (derivative calls per timed run) and `cores` (the cores the process could use).
+Speedups are always against the baseline measured in the same run, never against a
+stored figure.
+
+Every ratio uses each benchmark's fastest round, its minimum. On a shared machine
+interference only ever adds time, so the minimum is the estimate of the code's own cost
+that other load disturbs least: over five runs of an unchanged tree it moved a few
+percent where the median moved tens of percent (README, "Choosing the statistic").
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 
 BASELINE = "python"
 REQUIRED = ("workload", "kind", "backend", "n", "calls")
+STATISTICS = ("min", "median")  # what the suite reads of pytest-benchmark's stats
 
 
 class ResultsError(ValueError):
@@ -27,9 +34,21 @@ class Row:
     backend: str
     n: int
     calls: int
-    median: float  # seconds per timed run
-    speedup: float | None = None  # baseline median / this median, same run
+    min: float  # seconds per timed run: the fastest round
+    median: float  # seconds per timed run: the middle round
+    cores: int | None = None  # usable cores when it ran (None in runs saved before 0.2)
+    speedup: float | None = None  # baseline time / this time, same run
     speedup_estimated: bool = False  # baseline extrapolated by pair count from a smaller n
+
+    @property
+    def time(self):
+        """The time every ratio and rate uses: the fastest round (see the module's notes)."""
+        return self.min
+
+    @property
+    def spread(self):
+        """How far the middle round lies above the fastest: the run's own noise."""
+        return self.median / self.min - 1
 
     @property
     def pairs(self):
@@ -38,11 +57,11 @@ class Row:
 
     @property
     def pairs_per_second(self):
-        return self.pairs / self.median
+        return self.pairs / self.time
 
     @property
     def ns_per_pair(self):
-        return 1e9 * self.median / self.pairs if self.pairs else float("nan")
+        return 1e9 * self.time / self.pairs if self.pairs else float("nan")
 
 
 def load_run(path):
@@ -61,10 +80,13 @@ def load_run(path):
     if not isinstance(run, dict) or not isinstance(run.get("benchmarks"), list):
         raise ResultsError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
     for i, entry in enumerate(run["benchmarks"]):
-        try:
-            float(entry["stats"]["median"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ResultsError(f"{path}: benchmark {i} has no numeric stats.median") from exc
+        for statistic in STATISTICS:
+            try:
+                float(entry["stats"][statistic])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ResultsError(
+                    f"{path}: benchmark {i} has no numeric stats.{statistic}"
+                ) from exc
     return run
 
 
@@ -82,7 +104,9 @@ def rows_from(benchmarks):
                 backend=str(info["backend"]),
                 n=int(info["n"]),
                 calls=int(info["calls"]),
+                min=float(entry["stats"]["min"]),
                 median=float(entry["stats"]["median"]),
+                cores=int(info["cores"]) if "cores" in info else None,
             )
         )
     return _with_speedups(rows)
@@ -110,8 +134,8 @@ def ratio(rows, row, over=BASELINE):
     base, estimated = baseline_for(rows, row, over)
     if base is None:
         return None, False
-    base_time = base.median * row.pairs / base.pairs if estimated else base.median
-    return base_time / row.median, estimated
+    base_time = base.time * row.pairs / base.pairs if estimated else base.time
+    return base_time / row.time, estimated
 
 
 def _with_speedups(rows):

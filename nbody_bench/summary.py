@@ -10,21 +10,23 @@ REFERENCE = "c-reference"  # the C kernel the compiled backends are measured aga
 
 
 def format_table(rows, verdicts=()):
-    """Backend by workload: median time, speedup over the baseline, pairs/s, ns/pair, speed
-    as a percentage of the C reference kernel's in the same workload, gate verdict."""
+    """Backend by workload: fastest and middle round, speedup over the baseline, pairs/s,
+    speed as a percentage of the C reference kernel's on the same workload, the gate's
+    verdicts and the targets. Every ratio uses the fastest round (results.Row.time)."""
     verdict = {}
     for v in verdicts:
         verdict.setdefault((v.workload, v.backend), []).append(v)
-    reference = {r.workload: r.median for r in rows if r.backend == REFERENCE}
+    reference = {r.workload: r.time for r in rows if r.backend == REFERENCE}
     header = (
         "workload",
         "backend",
+        "min",
         "median",
         f"vs {BASELINE}",
         "pairs/s",
-        "ns/pair",
         "% of ref",
         "gate",
+        "target",
     )
     lines = []
     for r in sorted(rows, key=_order):
@@ -33,20 +35,22 @@ def format_table(rows, verdicts=()):
             speedup = "-"
         else:
             speedup = ("~" if r.speedup_estimated else "") + f"{r.speedup:,.1f}x"
-        gate = "; ".join(_verdict(v) for v in found) or "-"
+        gate = "; ".join(_verdict(v) for v in found if v.bound.kind != "target") or "-"
+        target = "; ".join(_verdict(v) for v in found if v.bound.kind == "target") or "-"
         of_reference = (
-            _percent(reference[r.workload] / r.median) if r.workload in reference else "-"
+            _percent(reference[r.workload] / r.time) if r.workload in reference else "-"
         )
         lines.append(
             (
                 r.workload,
                 r.backend,
-                _duration(r.median),
+                _duration(r.min),
+                f"{_duration(r.median)} (+{_percent(r.spread)})",
                 speedup,
                 f"{r.pairs_per_second:.3g}",
-                f"{r.ns_per_pair:.3g}",
                 of_reference,
                 gate,
+                target,
             )
         )
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
@@ -59,6 +63,10 @@ def format_table(rows, verdicts=()):
         ).rstrip()
 
     out = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines]
+    out.append(
+        "min: the fastest round, which every ratio uses; median (+x%): the middle round and "
+        "how far it lies above the fastest."
+    )
     if reference:
         out.append(
             f"% of ref: speed as a percentage of the {REFERENCE} kernel's on the same workload."
@@ -82,7 +90,7 @@ PARALLEL_TWINS = {
 def format_crossover(rows):
     """Per N, how many times faster each parallel variant is than its serial twin, and
     the N from which it stays faster (its crossover), from the derivative workloads."""
-    derivative = {(r.backend, r.n): r.median for r in rows if r.kind == "derivative"}
+    derivative = {(r.backend, r.n): r.time for r in rows if r.kind == "derivative"}
     sizes = sorted({n for _, n in derivative})
     header = ["parallel variant", "serial twin", *(f"N={n}" for n in sizes), "faster from N"]
     lines = []
@@ -123,8 +131,7 @@ def _percent(fraction):
 
 
 def _verdict(v):
-    over = "" if v.over == BASELINE else f" {v.over}"
-    return f"{v.status} (>= {v.threshold:g}x{over})"
+    return f"{v.status} ({v.bound.text})"
 
 
 def _order(row):

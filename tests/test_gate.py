@@ -13,10 +13,19 @@ from nbody_bench.summary import format_table
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
-def entry(workload, backend, median, n=20, calls=1, kind=None):
+def entry(workload, backend, time, n=20, calls=1, kind=None, cores=2, spread=0.1):
+    """A suite benchmark whose fastest round took `time` and middle round `spread` more."""
     kind = kind or ("lecture" if workload == "lecture" else "derivative")
-    info = {"workload": workload, "kind": kind, "backend": backend, "n": n, "calls": calls}
-    return {"name": f"{workload}[{backend}]", "extra_info": info, "stats": {"median": median}}
+    info = {
+        "workload": workload,
+        "kind": kind,
+        "backend": backend,
+        "n": n,
+        "calls": calls,
+        "cores": cores,
+    }
+    stats = {"min": time, "median": time * (1 + spread)}
+    return {"name": f"{workload}[{backend}]", "extra_info": info, "stats": stats}
 
 
 RUN = [
@@ -26,12 +35,23 @@ RUN = [
     entry("derivative-n1000", "python", 3.0, n=1000),
     entry("derivative-n1000", "numba", 0.003, n=1000),  # 1000x
     entry("derivative-n4000", "numba", 0.048, n=4000),  # python not run at N = 4000
-    {"name": "someone_elses_benchmark", "extra_info": {}, "stats": {"median": 1.0}},
+    {"name": "someone_elses_benchmark", "extra_info": {}, "stats": {"min": 1.0, "median": 1.0}},
 ]
 
 
-def thresholds(minimum, headroom=3.0):
-    return gate.Thresholds(minimum=minimum, headroom=headroom)
+def thresholds(minimum, headroom=3.0, targets=None):
+    """Thresholds from {workload: {key: bound}}, through the same parser as pyproject.toml."""
+    bounds = [
+        gate.Bound(workload, *gate._split(key), *gate._bound_value(value, key, gate.KINDS))
+        for workload, entries in minimum.items()
+        for key, value in entries.items()
+    ]
+    goals = [
+        gate.Bound(workload, *gate._split(key), "target", value)
+        for workload, entries in (targets or {}).items()
+        for key, value in entries.items()
+    ]
+    return gate.Thresholds(bounds=bounds, targets=goals, headroom=headroom)
 
 
 def verdict_of(verdicts, workload, backend):
@@ -62,7 +82,7 @@ def test_gate_passes_fails_and_asks_to_raise():
     assert verdict_of(verdicts, "lecture", "numpy").status == "pass"  # 50x >= 20x, < 60x
     failed = verdict_of(verdicts, "lecture", "numba")  # 500x < 600x
     assert failed.failed
-    assert "lecture/numba: speedup over python 500x is below the threshold 600x" in failed.message
+    assert "lecture/numba: speedup over python 500x is below the bound >= 600x" in failed.message
     assert verdict_of(verdicts, "derivative-n1000", "numba").status == "raise"  # 1000x > 3 * 300x
 
 
@@ -74,7 +94,7 @@ def test_a_threshold_too_high_fails_the_gate_cli(tmp_path, capsys):
     config.write_text("[tool.nbody-bench.gate.lecture]\nnumba = 10000\nnumpy = 10\n")
     assert gate.main([str(run), "--config", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "gate FAIL: lecture/numba: speedup over python 500x is below the threshold 10000x" in out
+    assert "gate FAIL: lecture/numba: speedup over python 500x is below the bound >= 10000x" in out
     assert "gate: FAILED" in out
 
     config.write_text("[tool.nbody-bench.gate.lecture]\nnumba = 400\nnumpy = 40\n")
@@ -101,15 +121,29 @@ def write(tmp_path, text):
         ("[project]\nname = 'x'\n", r"\[tool.nbody-bench.gate\] is missing"),
         (
             "[tool.nbody-bench.gate.lecture]\nnumba = -3\n",
-            r"lecture.numba must be a positive number",
+            r"lecture.'numba' must be a positive number",
         ),
         (
             "[tool.nbody-bench.gate.lecture]\nnumba = 'fast'\n",
-            r"lecture.numba must be a positive number",
+            r"lecture.'numba' must be a positive number",
+        ),
+        (
+            "[tool.nbody-bench.gate.lecture]\nnumba = { at-least = 3 }\n",
+            r"lecture.'numba' must be a number or a table with one of min, max, min-per-core",
+        ),
+        (
+            "[tool.nbody-bench.gate.lecture]\nnumba = { max = 0 }\n",
+            r"lecture.'numba' must be a positive number, got 0",
+        ),
+        (
+            "[tool.nbody-bench.gate.lecture]\nnumba = 3\n[tool.nbody-bench.targets.lecture]\n"
+            "numba = { max = 3 }\n",
+            r"targets\].lecture.'numba' must be a positive number",
         ),
         ("[tool.nbody-bench.gate.lecture]\nnumbaa = 3\n", r"unknown backend 'numbaa'"),
         ("[tool.nbody-bench.gate.lecture]\n'numba/pythn' = 3\n", r"unknown backend 'pythn'"),
         ("[tool.nbody-bench.gate]\nlecture = 3\n", r"lecture must be a table"),
+        ("[tool.nbody-bench.gate]\n[tool.nbody-bench]\ntargets = 3\n", r"targets\] must be"),
         ("[tool.nbody-bench.gate]\nheadroom = 0.5\n", r"headroom must be a number above 1"),
         ("[tool.nbody-bench.gate\n", r"not valid TOML"),
     ],
@@ -121,8 +155,21 @@ def test_bad_threshold_config_says_what_is_wrong(tmp_path, text, message):
 
 def test_project_thresholds_are_valid():
     limits = gate.load_thresholds(PYPROJECT, kernels.BACKENDS)
-    assert "lecture" in limits.minimum
-    assert set(limits.minimum["lecture"]) >= {"numpy", "numba", "cython", "fortran"}
+    lecture = {b.backend: b for b in limits.bounds if b.workload == "lecture"}
+    assert set(lecture) >= {"numpy", "numba", "cython", "fortran", "multiprocessing"}
+    assert lecture["multiprocessing"].kind == "max"  # the lecture's lesson: it loses
+    assert lecture["multiprocessing"].value <= 1
+    # Goals that some CPUs cannot reach are targets, never bounds.
+    assert {(t.workload, t.backend) for t in limits.targets} >= {
+        ("lecture-whole-run", "numba"),
+        ("lecture", "fortran"),
+    }
+    # No bound between an interpreter-bound and a SIMD-bound kernel: a compiled kernel's
+    # derivative is only ever bounded against another compiled kernel.
+    compiled = {"numba", "cython", "fortran", "c-reference"}
+    for b in limits.bounds:
+        if b.workload.startswith("derivative") and b.backend in compiled:
+            assert b.over in compiled, b
 
 
 @pytest.mark.parametrize(
@@ -131,7 +178,8 @@ def test_project_thresholds_are_valid():
         (None, "cannot read it"),
         ("{not json", "not valid JSON"),
         ('{"machine_info": {}}', "no 'benchmarks' list"),
-        ('{"benchmarks": [{"stats": {}}]}', "benchmark 0 has no numeric stats.median"),
+        ('{"benchmarks": [{"stats": {}}]}', "benchmark 0 has no numeric stats.min"),
+        ('{"benchmarks": [{"stats": {"min": 1}}]}', "benchmark 0 has no numeric stats.median"),
     ],
 )
 def test_unreadable_runs_name_the_file_and_the_fault(tmp_path, content, message):
@@ -155,17 +203,19 @@ def test_summary_table_lists_every_row_with_its_verdict():
     assert lines[0].split() == [
         "workload",
         "backend",
+        "min",
         "median",
         "vs",
         "python",
         "pairs/s",
-        "ns/pair",
         "%",
         "of",
         "ref",
         "gate",
+        "target",
     ]
     assert any("numpy" in line and "50.0x" in line and "pass (>= 20x)" in line for line in lines)
+    assert any("numpy" in line and "40 ms" in line and "44 ms (+10%)" in line for line in lines)
     assert any("derivative-n4000" in line and "~" in line for line in lines)
     assert len([line for line in lines if line.startswith(("lecture", "derivative"))]) == 6
 
@@ -183,14 +233,14 @@ def test_gate_on_a_ratio_between_two_backends():
     rows = rows_from([*RUN, entry("derivative-n4000", "c-reference", 0.036, n=4000)])
     limits = {"derivative-n4000": {"numba/c-reference": 0.67, "numba": 10}}
     relative, over_python = gate.evaluate(rows, thresholds(limits))
-    assert relative.over == "c-reference"
-    assert relative.speedup == pytest.approx(0.75)  # 0.036 s / 0.048 s
+    assert relative.bound.over == "c-reference"
+    assert relative.measured == pytest.approx(0.75)  # 0.036 s / 0.048 s
     assert relative.status == "pass"
     assert over_python.status == "missing"  # python's time at N = 4000 is only an estimate
     limits = {"derivative-n4000": {"numba/c-reference": 0.9}}
     (failed,) = gate.evaluate(rows, thresholds(limits))
     assert failed.failed
-    assert "speedup over c-reference 0.75x is below the threshold 0.9x" in failed.message
+    assert "speedup over c-reference 0.75x is below the bound >= 0.9x c-reference" in failed.message
 
 
 def test_whole_run_workload_is_compared_with_the_lecture_baseline():
@@ -198,3 +248,70 @@ def test_whole_run_workload_is_compared_with_the_lecture_baseline():
     row = {(r.workload, r.backend): r for r in rows}["lecture-whole-run", "numba"]
     assert row.speedup == pytest.approx(2000)  # python's 2 s on the lecture workload
     assert not row.speedup_estimated
+
+
+def test_ratios_use_the_fastest_round_not_the_median():
+    """A noisy baseline (median far above its minimum) does not move the speedup."""
+    rows = rows_from(
+        [
+            entry("lecture", "python", 2.0, calls=2000, spread=1.0),  # median 4 s
+            entry("lecture", "numpy", 0.04, calls=2000, spread=0.0),
+        ]
+    )
+    numpy = {r.backend: r for r in rows}["numpy"]
+    assert numpy.speedup == pytest.approx(50)
+    assert numpy.pairs_per_second == pytest.approx(190 * 2000 / 0.04)
+
+
+def test_an_upper_bound_fails_when_the_lesson_breaks():
+    """{max = 1} holds the lecture's lesson: per-body multiprocessing must stay slower."""
+    limits = {"lecture": {"multiprocessing": {"max": 1.0}}}
+    slower = [entry("lecture", "python", 2.0, calls=2000), entry("lecture", "multiprocessing", 3.0)]
+    (verdict,) = gate.evaluate(rows_from(slower), thresholds(limits))
+    assert verdict.status == "pass"
+    faster = [entry("lecture", "python", 2.0, calls=2000), entry("lecture", "multiprocessing", 1.0)]
+    (verdict,) = gate.evaluate(rows_from(faster), thresholds(limits))
+    assert verdict.failed
+    assert "speedup over python 2x is above the bound <= 1x" in verdict.message
+
+
+PARALLEL = {"derivative-n4000": {"numba-parallel/numba": {"min-per-core": 0.7}}}
+
+
+@pytest.mark.parametrize(
+    ("parallel_time", "cores", "status"),
+    [
+        (0.026, 2, "pass"),  # 1.85x on 2 cores: 0.92 per core
+        (0.048, 2, "FAIL"),  # running on one thread: 1x on 2 cores, 0.5 per core
+        (0.026, 4, "FAIL"),  # 1.85x where 4 cores were usable: 0.46 per core
+        (0.048, 1, "skipped"),  # one core: nothing to gain, nothing judged
+    ],
+)
+def test_parallel_variants_are_judged_per_usable_core(parallel_time, cores, status):
+    rows = rows_from(
+        [
+            entry("derivative-n4000", "numba", 0.048, n=4000, cores=cores),
+            entry("derivative-n4000", "numba-parallel", parallel_time, n=4000, cores=cores),
+        ]
+    )
+    (verdict,) = gate.evaluate(rows, thresholds(PARALLEL))
+    assert verdict.status == status
+    if status == "skipped":
+        assert "one usable core" in verdict.message
+        assert "nothing gated" in "\n".join(gate.report([verdict]))
+    else:
+        assert verdict.measured == pytest.approx(0.048 / parallel_time / cores)
+
+
+def test_targets_are_reported_but_never_fail_the_gate():
+    goals = {"lecture": {"numba": 600, "numpy": 20}}
+    verdicts = gate.evaluate(rows_from(RUN), thresholds({}, targets=goals))
+    by_backend = {v.backend: v for v in verdicts}
+    assert by_backend["numba"].status == "missed"  # 500x < 600x
+    assert by_backend["numpy"].status == "met"
+    assert not any(v.failed for v in verdicts)
+    lines = gate.report(verdicts)
+    assert "gate missed: lecture/numba: target >= 600x missed: speedup over python 500x" in lines
+    assert "targets: 1 of 2 met (targets never fail a run)" in lines
+    table = format_table(rows_from(RUN), verdicts)
+    assert any("numba" in line and "missed (>= 600x)" in line for line in table.splitlines())
