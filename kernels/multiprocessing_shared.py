@@ -21,7 +21,10 @@ from .multiprocessing import start_pool, usable_cores
 
 _pool = None
 _capacity = 0  # bodies the shared arrays hold
-_lock = threading.Lock()
+# One set of shared buffers serves every caller, so a call holds the lock from writing the
+# positions to copying out the accelerations: calls from several threads take turns
+# (the workers are busy with one call's blocks anyway) and never see each other's data.
+_lock = threading.RLock()
 _shared = {}  # in each worker: the shared arrays, set by _attach
 ROWS_PER_SLICE = 64  # rows per broadcast: keeps the (rows, n, 3) temporaries small
 
@@ -68,14 +71,15 @@ def pool(n):
 
 def accelerations(pos, mass):
     n = len(mass)
-    workers = pool(n)
-    _shared["pos"][:n] = pos
-    _shared["mass"][:n] = mass
     # A few blocks per worker: balanced even when one worker is slowed by something else.
     edges = np.linspace(0, n, 4 * usable_cores() + 1).astype(int)
     blocks = [(int(a), int(b), n) for a, b in pairwise(edges) if b > a]
-    workers.starmap(block_accelerations, blocks)
-    return _shared["acc"][:n].copy()
+    with _lock:
+        workers = pool(n)
+        _shared["pos"][:n] = pos
+        _shared["mass"][:n] = mass
+        workers.starmap(block_accelerations, blocks)
+        return _shared["acc"][:n].copy()
 
 
 def _close():

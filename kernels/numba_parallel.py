@@ -11,6 +11,8 @@ The number of threads is Numba's (one per core; NUMBA_NUM_THREADS sets it).
 # The serial backend first: without numba it raises BackendUnavailable, saying how to fix it.
 from .numba import FASTMATH, SMALL, all_pairs_loop, from_columns, pair_row, to_columns  # noqa: I001
 
+import threading
+
 import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
@@ -56,9 +58,20 @@ def half_pairs(x, y, z, m, ax, ay, az):
         az[i] = partial[:, 2, i].sum()
 
 
-@njit(fastmath=FASTMATH, error_model="numpy")
+# Numba's own thread pool is entered by one caller at a time: its fallback threading layer
+# (workqueue, used where neither OpenMP nor TBB is installed) aborts the whole process
+# when two threads launch parallel work at once, and the work already fills every core.
+_one_caller = threading.Lock()
+
+
 def derivatives(state, mass, rate):
     """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
+    with _one_caller:
+        _derivatives(state, mass, rate)
+
+
+@njit(fastmath=FASTMATH, error_model="numpy")
+def _derivatives(state, mass, rate):
     rate[0] = state[1]
     work = np.empty((6, state.shape[1]))
     to_columns(state[0], work)

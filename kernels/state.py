@@ -100,14 +100,51 @@ def closest_pair(pos):
 
 
 def _real_array(name, value):
+    """`value` as a private float64 C-ordered array, or ValueError naming what is wrong."""
     try:
         a = np.asarray(value)
-    except Exception as exc:
-        raise ValueError(f"{name} must be array-like of real numbers: {exc}") from exc
+    except ValueError as exc:  # ragged nesting: rows of different lengths
+        raise ValueError(
+            f"{name} must be a rectangular array-like of real numbers, but its nesting is "
+            f"ragged ({exc})"
+        ) from exc
     if a.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+        # Element by element from the objects as given (a list mixing numbers and a string
+        # became an array of strings above), so the message can name the culprit.
+        a = _from_objects(name, a if a.dtype.kind == "O" else np.asarray(value, dtype=object))
     # np.array(copy=True) also normalizes byte order, strides and read-only flags.
     return np.array(a, dtype=np.float64, order="C", copy=True)
+
+
+def _from_objects(name, a):
+    """An object array (Python floats, ints, Decimal, Fraction, NumPy scalars) as float64.
+
+    Each element must be a real number that converts to float64 on its own: complex
+    numbers, strings, booleans, None and nested sequences are refused by name.
+    """
+    if a.size == 0:
+        return np.empty(a.shape)
+    out = np.empty(a.shape, dtype=np.float64)
+    for k, element in enumerate(a.flat):
+        refused = (
+            element is None
+            or isinstance(element, (bool, np.bool_, str, bytes, complex, np.complexfloating))
+            or np.ndim(element) != 0
+        )
+        if not refused:
+            try:
+                out.flat[k] = float(element)
+                continue
+            except (TypeError, ValueError, OverflowError):
+                pass
+        raise ValueError(f"{name} must hold real numbers, but {_describe(name, a, k)}")
+    return out
+
+
+def _describe(name, a, flat_index):
+    index = [int(i) for i in np.unravel_index(flat_index, a.shape)]
+    element = a.flat[flat_index]
+    return f"{name}{index} = {element!r} ({type(element).__name__})"
 
 
 def _count(name, value):

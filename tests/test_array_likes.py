@@ -1,5 +1,8 @@
 """Any array-like of real numbers gives exactly the float64 C-ordered answer."""
 
+from decimal import Decimal
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -15,6 +18,11 @@ def read_only(a):
     a = a.copy()
     a.flags.writeable = False
     return a
+
+
+def elements(a, kind):
+    """The same values as nested lists of Python objects of another kind."""
+    return np.vectorize(kind, otypes=[object])(a).tolist()
 
 
 def strided(a):
@@ -33,6 +41,17 @@ LIKES = {
     "fortran order": ((np.asfortranarray(pos), np.asfortranarray(vel), mass), (pos, vel, mass)),
     "strided views": ((strided(pos), strided(vel), strided(mass)), (pos, vel, mass)),
     "read-only": ((read_only(pos), read_only(vel), read_only(mass)), (pos, vel, mass)),
+    "object array of floats": (
+        tuple(np.array(a.tolist(), dtype=object) for a in (pos, vel, mass)),
+        (pos, vel, mass),
+    ),
+    # Decimal(x) and Fraction(x) hold a float64 x exactly, so they must give x back.
+    "Decimal": (tuple(elements(a, Decimal) for a in (pos, vel, mass)), (pos, vel, mass)),
+    "Fraction": (tuple(elements(a, Fraction) for a in (pos, vel, mass)), (pos, vel, mass)),
+    "NumPy scalars": (
+        (elements(pos, np.float64), elements(vel, np.float16), elements(mass, np.int8)),
+        (pos, vel.astype(np.float16).astype(float), mass.astype(np.int8).astype(float)),
+    ),
     "byte-swapped": (
         tuple(a.astype(a.dtype.newbyteorder(">")) for a in (pos, vel, mass)),
         (pos, vel, mass),

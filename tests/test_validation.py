@@ -34,9 +34,29 @@ BAD_STATES = {
         (with_value(pos, 3, pos[1]), vel, mass),
         r"bodies 1 and 3 are at the same position",
     ),
-    "complex": ((pos + 0j, vel, mass), r"pos must hold real numbers"),
-    "strings": ((pos, vel, ["a"] * 4), r"mass must hold real numbers"),
-    "ragged": (([[0, 0, 0], [1, 1]], vel, mass), r"pos must be array-like"),
+    "complex": ((pos + 0j, vel, mass), r"pos must hold real numbers, but pos\[0, 0\] = .*complex"),
+    "strings": ((pos, vel, ["a"] * 4), r"mass must hold real numbers, but mass\[0\] = 'a' \(str\)"),
+    "a string among numbers": (
+        (pos, vel, [1.0, 2.0, "3", 4.0]),
+        r"mass must hold real numbers, but mass\[2\] = '3' \(str\)",
+    ),
+    "a complex number among reals": (
+        (with_value(pos.astype(object), (1, 2), 1j), vel, mass),
+        r"pos must hold real numbers, but pos\[1, 2\] = 1j \(complex\)",
+    ),
+    "None": (
+        (pos, with_value(vel.astype(object), (3, 0), None), mass),
+        r"vel must hold real numbers, but vel\[3, 0\] = None",
+    ),
+    "booleans": ((pos, vel, [True] * 4), r"mass must hold real numbers, but mass\[0\] = True"),
+    "ragged": (
+        ([[0, 0, 0], [1, 1]], vel, mass),
+        r"pos must be a rectangular array-like of real numbers, but its nesting is ragged",
+    ),
+    "a sequence in place of a number": (
+        (pos, vel, np.array([1.0, 2.0, [3.0], 4.0], dtype=object)),
+        r"mass must hold real numbers, but mass\[2\] = \[3.0\] \(list\)",
+    ),
 }
 
 
