@@ -6,9 +6,11 @@ Unlike the lecture, no pool exists at import time: one is started on the first c
 reused by every later call, and closed when the interpreter exits.
 """
 
+import ast
 import atexit
 import multiprocessing
 import os
+import sys
 import threading
 from itertools import repeat
 
@@ -52,6 +54,7 @@ def start_pool(**options):
     forkserver, not fork: forking a process that already runs threads (BLAS, Numba) can
     deadlock the child.
     """
+    check_main_guard()
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     return multiprocessing.get_context(method).Pool(processes=usable_cores(), **options)
 
@@ -74,3 +77,56 @@ def usable_cores():
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
+
+
+def check_main_guard():
+    """Refuse to start workers from the top level of an unguarded main script.
+
+    Every worker of a forkserver or spawn pool imports the main script first; if the
+    script starts the pool at its top level, each worker starts one too, fails, and the
+    pool replaces it without end. The script's own line that led here is found on the
+    stack; if it is not inside `if __name__ == "__main__":`, this raises at once, in the
+    parent, naming the fix.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None:  # an interactive session: workers do not import it
+        return
+    frame = sys._getframe(1)
+    while frame is not None and not (
+        frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return
+    line = frame.f_lineno
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.If)
+            and _is_main_test(node.test)
+            and node.lineno <= line <= (node.end_lineno or node.lineno)
+        ):
+            return
+    raise RuntimeError(
+        f"{os.path.basename(path)}, line {line} starts worker processes at the script's top "
+        "level, which every worker re-runs; fix: put that code under "
+        "`if __name__ == \"__main__\":`"
+    )
+
+
+def _is_main_test(test):
+    """Whether an `if` tests __name__ == "__main__" (either way round)."""
+    if not (
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+    ):
+        return False
+    sides = (test.left, test.comparators[0])
+    return any(
+        isinstance(a, ast.Name) and a.id == "__name__" and getattr(b, "value", None) == "__main__"
+        for a, b in (sides, sides[::-1])
+    )

@@ -13,6 +13,7 @@ from PIL import Image
 from nbody_bench.cli import main
 
 BACKENDS = ("python", "numpy", "numba", "cython", "fortran", "multiprocessing")
+COMPILED = ("numba", "cython", "fortran", "c-reference", "numba-parallel")
 
 
 def benchmark_entry(workload, backend, median, n, calls):
@@ -129,6 +130,25 @@ def test_profile_prints_the_top_functions_by_internal_time(capsys):
     assert re.search(
         r"\b2000\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+ .*numpy\.py:\d+\(accelerations\)", out
     )
+
+
+def test_profile_shows_where_the_time_goes_for_every_backend(backend, capsys):
+    """Compiled kernels are invisible to cProfile on their own; the profile must still
+    show the derivative's 2000 calls and its time against the integrator's."""
+    if backend in ("python", "multiprocessing"):
+        pytest.skip(f"{backend}: seconds a run; its Python frames are profiled anyway")
+    assert main(["profile", backend, "--top", "5"]) == 0
+    out = capsys.readouterr().out
+    if backend in COMPILED:  # the kernel's own row, where it is not Python code itself
+        assert re.search(r"\b2000\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+ .*\(derivative\)", out)
+    split = re.search(
+        rf"in run_rk2\):\n  the {backend} derivative: 2000 calls, ([\d.]+) ms \((\d+)%\).*\n"
+        r"  the integrator around it .*: ([\d.]+) ms \((\d+)%\)",
+        out,
+    )
+    assert split, out
+    assert abs(int(split[2]) + int(split[4]) - 100) <= 1
+    assert float(split[1]) > 0
 
 
 def test_profile_rejects_unknown_backend(capsys):
