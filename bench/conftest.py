@@ -40,8 +40,7 @@ def pytest_addoption(parser):
     parser.addoption(
         "--gate",
         action="store_true",
-        help="fail the run when a ratio breaks its bound in pyproject.toml "
-        "[tool.nbody-bench.gate]",
+        help="fail the run when a ratio breaks its bound in pyproject.toml [tool.nbody-bench.gate]",
     )
     parser.addoption(
         "--slow-down",
@@ -260,7 +259,11 @@ def timed(benchmark, request):
         def run(fn, *args, **kwargs):
             benchmark.group = workload
             benchmark.extra_info.update(
-                workload=workload, kind=kind, backend=backend, n=n, calls=calls,
+                workload=workload,
+                kind=kind,
+                backend=backend,
+                n=n,
+                calls=calls,
                 cores=usable_cores(),
             )
             if backend in slow_downs:

@@ -115,7 +115,7 @@ def check_main_guard():
     raise RuntimeError(
         f"{os.path.basename(path)}, line {line} starts worker processes at the script's top "
         "level, which every worker re-runs; fix: put that code under "
-        "`if __name__ == \"__main__\":`"
+        '`if __name__ == "__main__":`'
     )
 
 

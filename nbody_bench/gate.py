@@ -145,8 +145,7 @@ def _bound_value(value, where, forms):
     if isinstance(value, dict) and forms:
         if len(value) != 1 or next(iter(value)) not in forms:
             raise GateConfigError(
-                f"{where} must be a number or a table with one of {', '.join(forms)}, "
-                f"got {value!r}"
+                f"{where} must be a number or a table with one of {', '.join(forms)}, got {value!r}"
             )
         ((kind, number),) = value.items()
     else:

@@ -37,9 +37,7 @@ def format_table(rows, verdicts=()):
             speedup = ("~" if r.speedup_estimated else "") + f"{r.speedup:,.1f}x"
         gate = "; ".join(_verdict(v) for v in found if v.bound.kind != "target") or "-"
         target = "; ".join(_verdict(v) for v in found if v.bound.kind == "target") or "-"
-        of_reference = (
-            _percent(reference[r.workload] / r.time) if r.workload in reference else "-"
-        )
+        of_reference = _percent(reference[r.workload] / r.time) if r.workload in reference else "-"
         lines.append(
             (
                 r.workload,

@@ -306,8 +306,10 @@ def test_parallel_variants_are_judged_per_added_core(speedup, cores, status):
         assert "per added core" in verdict.message
 
 
-@pytest.mark.parametrize(("speedup", "cores", "status"), [(0.8, 2, "pass"), (1.2, 2, "FAIL"),
-                                                           (1.2, 16, "pass"), (9.0, 16, "FAIL")])
+@pytest.mark.parametrize(
+    ("speedup", "cores", "status"),
+    [(0.8, 2, "pass"), (1.2, 2, "FAIL"), (1.2, 16, "pass"), (9.0, 16, "FAIL")],
+)
 def test_a_lesson_that_parallel_loses_is_an_upper_bound_per_core(speedup, cores, status):
     """{max-per-core = 0.5}: slower than the loop on 2 cores, under half of each core on more."""
     run = [

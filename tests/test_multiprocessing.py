@@ -78,9 +78,7 @@ def test_a_script_without_a_main_guard_gets_the_fix_in_one_line(tmp_path, name):
     end; the backend refuses at once, in the script's own process, naming the line."""
     script = tmp_path / "unguarded.py"
     script.write_text(UNGUARDED.format(name=name))
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last == (
@@ -90,8 +88,6 @@ def test_a_script_without_a_main_guard_gets_the_fix_in_one_line(tmp_path, name):
     assert done.stderr.count("Traceback") == 1  # no worker ever started
 
     script.write_text(GUARDED.format(name=name))
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "(5, 3)"
