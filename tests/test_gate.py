@@ -1,6 +1,8 @@
 """The speedup gate and the results it reads, on synthetic pytest-benchmark entries."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -336,3 +338,26 @@ def test_targets_are_reported_but_never_fail_the_gate():
     assert "targets: 1 of 2 met (targets never fail a run)" in lines
     table = format_table(rows_from(RUN), verdicts)
     assert any("numba" in line and "missed (>= 600x)" in line for line in table.splitlines())
+
+
+@pytest.mark.parametrize("option", ["numpy=abc", "cobol=2", "numpy=0.5", "numpy"])
+def test_a_bad_slow_down_option_names_the_fix(option):
+    """--slow-down (to check that the gate and the compare catch a slower backend) refuses
+    what it cannot do before anything runs."""
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(bench),
+            "--collect-only",
+            "-q",
+            f"--slow-down={option}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert f"--slow-down {option!r}: give BACKEND=FACTOR" in done.stderr
