@@ -45,7 +45,7 @@ def _parser():
     report.add_argument(
         "--config",
         default="pyproject.toml",
-        help="thresholds for the gate column (skipped when the file does not exist)",
+        help="bounds and targets for the gate and target columns (skipped when the file does not exist)",
     )
     report.set_defaults(run=_report)
 

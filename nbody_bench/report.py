@@ -32,7 +32,8 @@ PLOTS = {
 
 def write_report(storage, out, thresholds=None):
     """Write the PNGs and report.md for the runs in `storage` into folder `out`; with
-    `thresholds` (gate.Thresholds), the table shows the gate's verdicts too."""
+    `thresholds` (gate.Thresholds), the table shows the gate's verdicts and the targets
+    met or missed too."""
     runs = saved_runs(storage)
     verdicts = evaluate(runs[-1].rows, thresholds) if thresholds else ()
     latest = runs[-1]
@@ -180,7 +181,10 @@ def _markdown(runs, verdicts):
             "",
             "## Summary of the latest run",
             "",
-            f"Speedups are over the `{BASELINE}` baseline measured in the same run.",
+            f"Speedups are over the `{BASELINE}` baseline measured in the same run, each "
+            "side timed by its fastest round. The `gate` column holds the CI gate's bounds "
+            "(like-for-like ratios that hold on every machine); the `target` column the goals "
+            "a slower CPU may miss, which never fail a run.",
             "",
             "```",
             format_table(latest.rows, verdicts),
