@@ -45,7 +45,7 @@ def _parser():
     report.add_argument(
         "--config",
         default="pyproject.toml",
-        help="bounds and targets for the gate and target columns (skipped when the file does not exist)",
+        help="bounds and targets for the gate and target columns (skipped if the file is absent)",
     )
     report.set_defaults(run=_report)
 
