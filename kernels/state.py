@@ -122,8 +122,6 @@ def _from_objects(name, a):
     Each element must be a real number that converts to float64 on its own: complex
     numbers, strings, booleans, None and nested sequences are refused by name.
     """
-    if a.size == 0:
-        return np.empty(a.shape)
     out = np.empty(a.shape, dtype=np.float64)
     for k, element in enumerate(a.flat):
         refused = (
