@@ -29,13 +29,13 @@ BACKENDS = (
     "numba-parallel",
     "multiprocessing-shared",
 )
+# The compare's test: a benchmark fails when its fastest round is this much slower than in
+# the last saved run of the same build (README, "The compare: slowdowns on one machine").
+COMPARE_FAIL = "min:35%"
 # The two builds every timing check is calibrated on. "native" compiles for this CPU;
 # "portable" is what a wheel for any x86-64 gets (no -march=native, and Numba generating
 # code for a generic CPU through its documented NUMBA_CPU_NAME), standing in for a CPU
 # without AVX-512 or AVX2. Each keeps its own build folder and saved-run history.
-# The compare's test: a benchmark fails when its fastest round is this much slower than in
-# the last saved run of the same build (README, "Histories and regressions").
-COMPARE_FAIL = "min:35%"
 BUILDS = {
     "native": {"setup_args": (), "env": {}, "storage": ".benchmarks"},
     "portable": {
