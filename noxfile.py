@@ -28,6 +28,8 @@ BACKENDS = (
     "c-reference",
     "numba-parallel",
     "multiprocessing-shared",
+    "simd",
+    "simd-parallel",
 )
 # The compare's test: a benchmark fails when its fastest round is this much slower than in
 # the last saved run of the same build (README, "The compare: slowdowns on one machine").

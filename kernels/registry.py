@@ -22,6 +22,8 @@ BACKENDS = (
     "c-reference",
     "numba-parallel",
     "multiprocessing-shared",
+    "simd",
+    "simd-parallel",
 )
 
 # A backend module defines either `accelerations(pos, mass)` (the Python-level ones: new
@@ -41,6 +43,8 @@ _MODULES = {
     "c-reference": "kernels.c",
     "numba-parallel": "kernels.numba_parallel",
     "multiprocessing-shared": "kernels.multiprocessing_shared",
+    "simd": "kernels.simd",
+    "simd-parallel": "kernels.simd.parallel",
 }
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}
