@@ -202,36 +202,48 @@ TARGET_AVX512 INLINE void rows_avx512(int mixed, ptrdiff_t n, const double *x, c
         rows_from_512(0, mixed, i, n, x, y, z, m, ax, ay, az);
 }
 
-TARGET_AVX512 static void all_pairs_avx512(ptrdiff_t n, const double *x, const double *y,
-                                           const double *z, const double *m, double *ax,
-                                           double *ay, double *az)
+/* Rows i .. i + 7 (those in `rows`) against body j, added into sx, sy, sz. */
+TARGET_AVX512 INLINE void against_512(int exact, ptrdiff_t j, __mmask8 rows, __m512d index,
+                                      const double *x, const double *y, const double *z,
+                                      const double *m, const __m512d r[3], __m512d sum[3])
 {
-    const __m512d one = _mm512_set1_pd(1.0);
+    /* Every row's lane but row j's own (the self-term, whose r2 is zero). */
+    const __mmask8 pairs = rows & _mm512_cmp_pd_mask(index, _mm512_set1_pd((double)j), _CMP_NEQ_OQ);
+    const __m512d dx = _mm512_sub_pd(_mm512_set1_pd(x[j]), r[0]);
+    const __m512d dy = _mm512_sub_pd(_mm512_set1_pd(y[j]), r[1]);
+    const __m512d dz = _mm512_sub_pd(_mm512_set1_pd(z[j]), r[2]);
+    __m512d r2 = _mm512_fmadd_pd(dz, dz, _mm512_fmadd_pd(dy, dy, _mm512_mul_pd(dx, dx)));
+    r2 = _mm512_mask_mov_pd(_mm512_set1_pd(1.0), pairs, r2);
+    const __m512d inv = exact ? exact_inv_cube_512(r2) : inv_cube_512(r2);
+    const __m512d s = _mm512_maskz_mul_pd(pairs, _mm512_set1_pd(m[j]), inv);
+    sum[0] = _mm512_fmadd_pd(s, dx, sum[0]);
+    sum[1] = _mm512_fmadd_pd(s, dy, sum[1]);
+    sum[2] = _mm512_fmadd_pd(s, dz, sum[2]);
+}
+
+/* Every pair twice, eight rows at a time; `mixed`: every other body j by the divider. */
+TARGET_AVX512 INLINE void all_pairs_avx512(int mixed, ptrdiff_t n, const double *x,
+                                           const double *y, const double *z, const double *m,
+                                           double *ax, double *ay, double *az)
+{
     const __m512d lane = _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0);
     for (ptrdiff_t i = 0; i < n; i += 8) {
         const __mmask8 rows = n - i >= 8 ? 0xFF : (__mmask8)((1u << (n - i)) - 1);
         const __m512d index = _mm512_add_pd(lane, _mm512_set1_pd((double)i));
-        const __m512d xi = _mm512_maskz_loadu_pd(rows, x + i);
-        const __m512d yi = _mm512_maskz_loadu_pd(rows, y + i);
-        const __m512d zi = _mm512_maskz_loadu_pd(rows, z + i);
-        __m512d sx = _mm512_setzero_pd(), sy = sx, sz = sx;
-        for (ptrdiff_t j = 0; j < n; j++) {
-            /* Every row's lane but row j's own (the self-term, whose r2 is zero). */
-            const __mmask8 pairs =
-                rows & _mm512_cmp_pd_mask(index, _mm512_set1_pd((double)j), _CMP_NEQ_OQ);
-            const __m512d dx = _mm512_sub_pd(_mm512_set1_pd(x[j]), xi);
-            const __m512d dy = _mm512_sub_pd(_mm512_set1_pd(y[j]), yi);
-            const __m512d dz = _mm512_sub_pd(_mm512_set1_pd(z[j]), zi);
-            __m512d r2 = _mm512_fmadd_pd(dz, dz, _mm512_fmadd_pd(dy, dy, _mm512_mul_pd(dx, dx)));
-            r2 = _mm512_mask_mov_pd(one, pairs, r2);
-            const __m512d s = _mm512_maskz_mul_pd(pairs, _mm512_set1_pd(m[j]), inv_cube_512(r2));
-            sx = _mm512_fmadd_pd(s, dx, sx);
-            sy = _mm512_fmadd_pd(s, dy, sy);
-            sz = _mm512_fmadd_pd(s, dz, sz);
+        const __m512d r[3] = {_mm512_maskz_loadu_pd(rows, x + i),
+                              _mm512_maskz_loadu_pd(rows, y + i),
+                              _mm512_maskz_loadu_pd(rows, z + i)};
+        __m512d sum[3] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+        ptrdiff_t j = 0;
+        for (; j + 1 < n; j += 2) {
+            against_512(0, j, rows, index, x, y, z, m, r, sum);
+            against_512(mixed, j + 1, rows, index, x, y, z, m, r, sum);
         }
-        _mm512_mask_storeu_pd(ax + i, rows, sx);
-        _mm512_mask_storeu_pd(ay + i, rows, sy);
-        _mm512_mask_storeu_pd(az + i, rows, sz);
+        if (j < n)
+            against_512(0, j, rows, index, x, y, z, m, r, sum);
+        _mm512_mask_storeu_pd(ax + i, rows, sum[0]);
+        _mm512_mask_storeu_pd(ay + i, rows, sum[1]);
+        _mm512_mask_storeu_pd(az + i, rows, sum[2]);
     }
 }
 
@@ -396,11 +408,25 @@ TARGET_AVX512 static void rows_avx512_rsqrt(ptrdiff_t n, const double *x, const 
     rows_avx512(0, n, x, y, z, m, first, last, ax, ay, az);
 }
 
+TARGET_AVX512 static void all_pairs_avx512_rsqrt(ptrdiff_t n, const double *x, const double *y,
+                                                 const double *z, const double *m, double *ax,
+                                                 double *ay, double *az)
+{
+    all_pairs_avx512(0, n, x, y, z, m, ax, ay, az);
+}
+
 TARGET_AVX512 static void rows_avx512_mixed(ptrdiff_t n, const double *x, const double *y,
                                             const double *z, const double *m, ptrdiff_t first,
                                             ptrdiff_t last, double *ax, double *ay, double *az)
 {
     rows_avx512(1, n, x, y, z, m, first, last, ax, ay, az);
+}
+
+TARGET_AVX512 static void all_pairs_avx512_mixed(ptrdiff_t n, const double *x, const double *y,
+                                                 const double *z, const double *m, double *ax,
+                                                 double *ay, double *az)
+{
+    all_pairs_avx512(1, n, x, y, z, m, ax, ay, az);
 }
 
 TARGET_AVX2 static void rows_avx2_rsqrt(ptrdiff_t n, const double *x, const double *y,
@@ -429,8 +455,8 @@ static const struct variant {
     all_pairs_fn *all_pairs;
 } variants[NBODY_VARIANTS] = {
 #ifdef HAVE_X86
-    [NBODY_AVX512_RSQRT] = {"avx512-rsqrt", rows_avx512_rsqrt, all_pairs_avx512},
-    [NBODY_AVX512_MIXED] = {"avx512-mixed", rows_avx512_mixed, all_pairs_avx512},
+    [NBODY_AVX512_RSQRT] = {"avx512-rsqrt", rows_avx512_rsqrt, all_pairs_avx512_rsqrt},
+    [NBODY_AVX512_MIXED] = {"avx512-mixed", rows_avx512_mixed, all_pairs_avx512_mixed},
     [NBODY_AVX2_RSQRT] = {"avx2-rsqrt", rows_avx2_rsqrt, all_pairs_avx2},
     [NBODY_AVX2_MIXED] = {"avx2-mixed", rows_avx2_mixed, all_pairs_avx2},
 #else
