@@ -235,6 +235,16 @@ def accelerations_match():
 
 
 @pytest.fixture(scope="session")
+def acceleration_bound():
+    """`acceleration_bound(n)`: the (n, 3) float64 error bound for `bodies(n)`."""
+
+    def bound(n):
+        return acceleration_tolerance(n, reference_accelerations(n)[1])
+
+    return bound
+
+
+@pytest.fixture(scope="session")
 def state_of():
     return bodies
 
@@ -294,13 +304,15 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    """Store speedups, pairs/s and ns/pair in each saved benchmark's extra_info."""
-    rows = {(r.workload, r.backend): r for r in rows_from(output_json["benchmarks"])}
+    """Store speedups, pairs/s, ns/pair, % of ref and % of limit in each saved benchmark's
+    extra_info."""
+    all_rows = rows_from(output_json["benchmarks"])
+    rows = {(r.workload, r.backend): r for r in all_rows}
     for entry in output_json["benchmarks"]:
         info = entry.get("extra_info") or {}
         row = rows.get((info.get("workload"), info.get("backend")))
         if row is not None:
-            info.update(extra_info_of(row))
+            info.update(extra_info_of(row, all_rows))
 
 
 def pytest_sessionfinish(session):

@@ -29,6 +29,7 @@ LARGEST = {
 SMALLEST = {
     "numba-parallel": (1000, "below N = 1000 the thread hand-off, not the kernel, sets the time"),
     "multiprocessing-shared": (1000, "below N = 1000 the inter-process hand-off sets the time"),
+    "simd-parallel": (1000, "below N = 1000 the thread hand-off, not the kernel, sets the time"),
 }
 
 
@@ -60,3 +61,61 @@ def test_derivative(timed, backend, n, state_of, accelerations_match):
     }
     timed(**label)(derivatives_into, state, mass, rate)
     accelerations_match(rate[1], n)
+
+
+# A few steps of the whole run at the sizes where the pair arithmetic decides: the same
+# derivative, with no Python between the calls (run_rk2(..., whole_run=True)).
+RUN = {"tend": 0.002, "tframe": 0.001, "dt": 0.001}  # 2 frames, 2 steps: 4 derivative calls
+RUN_SIZES = [4000, 10000]
+
+
+_run_references = {}
+
+
+def run_reference(n, bodies, acceleration_bound):
+    """The C reference's frames for `bodies(n)`, from run_rk2's Python loop, and the
+    per-frame tolerance (frames, 1, 1) for any correct backend.
+
+    Two parts. An acceleration error d moves a position by at most h^2 d / 2 in its step
+    and, through the velocity, h^2 d in the next: 10 h^2 times the float64 bound on the
+    accelerations covers it. And the seeded bodies include close pairs, which amplify any
+    rounding difference within a step (a fused multiply-add or not, another summation
+    order): as for the lecture run, four runs from one-ulp nudges of the state measure
+    that spread, and 10 times it is allowed. A wrong force exceeds both by far.
+    """
+    if n in _run_references:
+        return _run_references[n]
+    pos, vel, mass = bodies(n)
+    expected = kernels.run_rk2(pos, vel, mass, **RUN, backend="c-reference")
+    rng = np.random.default_rng(n)
+
+    def nudge(x):
+        return np.where(rng.integers(0, 2, x.shape) == 1, np.nextafter(x, np.inf), x)
+
+    spread = np.zeros(len(expected))
+    for _ in range(4):
+        nudged = kernels.run_rk2(nudge(pos), nudge(vel), mass, **RUN, backend="c-reference")
+        spread = np.maximum(spread, np.abs(nudged - expected).max(axis=(1, 2)))
+    tolerance = 10 * RUN["dt"] ** 2 * acceleration_bound(n) + 10 * spread[:, None, None]
+    _run_references[n] = expected, tolerance
+    return expected, tolerance
+
+
+@pytest.mark.parametrize("n", RUN_SIZES)
+def test_whole_run(timed, backend, n, state_of, acceleration_bound):
+    if kernels.get(backend).integrate is None:
+        pytest.skip(f"{backend} has no whole-run mode")
+    pos, vel, mass = state_of(n)
+    run = {**RUN, "whole_run": True, "backend": backend}
+    expected, tolerance = run_reference(n, state_of, acceleration_bound)
+
+    def check(frames):
+        excess = np.abs(frames - expected) / tolerance
+        assert excess.max() <= 1, (
+            f"{backend} whole run at N = {n}: positions off by up to {excess.max():.3g} "
+            "times the tolerance"
+        )
+
+    check(kernels.run_rk2(pos, vel, mass, **run))
+    label = {"workload": f"run-n{n}", "kind": "run", "backend": backend, "n": n, "calls": 4}
+    check(timed(**label)(kernels.run_rk2, pos, vel, mass, **run))

@@ -12,6 +12,7 @@ from kernels.numpy import accelerations
 PARALLEL = {
     "numba-parallel": "20 bodies are too little work to time threads on; see N >= 1000",
     "multiprocessing-shared": "20 bodies are too little work to time processes on; see N >= 1000",
+    "simd-parallel": "20 bodies are too little work to time threads on; see N >= 1000",
 }
 
 MODES = {
@@ -36,7 +37,7 @@ def test_lecture_workload(
     if backend in PARALLEL:
         pytest.skip(f"{backend}: {PARALLEL[backend]}")
     if whole_run and kernels.get(backend).integrate is None:
-        pytest.skip(f"{backend} has no whole-run mode (numba, cython and fortran have)")
+        pytest.skip(f"{backend} has no whole-run mode")
     run = {**lecture_times, "backend": backend, "whole_run": whole_run}
     # A full untimed run first: it compiles (Numba), starts the pool (multiprocessing), and
     # checks equivalence before any timing counts.

@@ -17,8 +17,8 @@ import kernels
 
 from .gate import evaluate
 from .history import saved_runs
-from .results import BASELINE
-from .summary import REFERENCE, format_crossover, format_table, format_times
+from .results import BASELINE, LIMIT, REFERENCE
+from .summary import format_crossover, format_table, format_times
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
 LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
@@ -88,7 +88,10 @@ def _plot_scaling(plt, run, path):
     for backend in _backends(rows):
         points = sorted((r.n, r.time) for r in rows if r.backend == backend)
         ns, times = zip(*points, strict=True)
-        style = {"color": "black", "linestyle": "--"} if backend == REFERENCE else {}
+        style = {
+            REFERENCE: {"color": "black", "linestyle": "--"},
+            LIMIT: {"color": "black", "linestyle": ":"},
+        }.get(backend, {})
         ax.plot(ns, np.array(times) * 1e3, marker="o", label=backend, **style)
     if rows:
         # N^2 guide through the slowest backend's smallest-N point.

@@ -1,7 +1,7 @@
 """From pytest-benchmark entries to comparable numbers: speedups, pair interactions per second.
 
 Each benchmark of the suite records in `extra_info` what it ran: `workload` (an id such as
-"lecture" or "derivative-n1000"), `kind` ("lecture" or "derivative"), `backend`, `n`,
+"lecture" or "derivative-n1000"), `kind` ("lecture", "derivative" or "run"), `backend`, `n`,
 `calls` (derivative calls per timed run) and `cores` (the cores the process could use).
 Speedups are always against the baseline measured in the same run, never against a
 stored figure.
@@ -20,6 +20,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 BASELINE = "python"
+# The two yardsticks of compiled speed. The C reference is the plain pair loop as gcc
+# compiles it: "% of ref" says how well a tool compiles that loop. The limit kernel is the
+# fastest this project builds for the CPU: "% of limit" says how far from it a backend is.
+REFERENCE = "c-reference"
+LIMIT = "simd"
+# Each parallel variant and its serial twin: the same arithmetic in one thread or process.
+PARALLEL_TWINS = {
+    "multiprocessing": "python",
+    "multiprocessing-shared": "numpy",
+    "numba-parallel": "numba",
+    "simd-parallel": "simd",
+}
 REQUIRED = ("workload", "kind", "backend", "n", "calls")
 STATISTICS = ("min", "median")  # what the suite reads of pytest-benchmark's stats
 
@@ -147,12 +159,31 @@ def _with_speedups(rows):
     return out
 
 
-def extra_info_of(row):
+def limit_for(backend):
+    """The limit kernel a backend is measured against: like for like, a parallel variant
+    against the limit kernel on every core, anything else against it on one."""
+    return "simd-parallel" if backend in PARALLEL_TWINS else LIMIT
+
+
+def fraction_of(rows, row, yardstick):
+    """Speed of `row` as a fraction of backend `yardstick`'s on the same workload, or None."""
+    for r in rows:
+        if r.backend == yardstick and r.workload == row.workload:
+            return r.time / row.time
+    return None
+
+
+def extra_info_of(row, rows=()):
     """The derived figures stored back into a benchmark's extra_info."""
     info = {
         "pairs_per_second": row.pairs_per_second,
         "ns_per_pair": row.ns_per_pair,
     }
+    for key, yardstick in (("of_reference", REFERENCE), ("of_limit", limit_for(row.backend))):
+        fraction = fraction_of(rows, row, yardstick)
+        if fraction is not None:
+            info[key] = fraction
+            info[f"{key}_backend"] = yardstick
     if row.speedup is not None:
         info["speedup_over_python"] = row.speedup
         info["speedup_baseline"] = (

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import kernels
 
-from .results import BASELINE
-
-REFERENCE = "c-reference"  # the C kernel the compiled backends are measured against
+from .results import BASELINE, LIMIT, PARALLEL_TWINS, REFERENCE, fraction_of, limit_for
 
 
 def format_table(rows, verdicts=()):
     """Backend by workload: fastest and middle round, speedup over the baseline, pairs/s,
-    speed as a percentage of the C reference kernel's on the same workload, the gate's
-    verdicts and the targets. Every ratio uses the fastest round (results.Row.time)."""
+    speed as a percentage of the C reference kernel's and of the limit kernel's on the same
+    workload, the gate's verdicts and the targets. Every ratio uses the fastest round
+    (results.Row.time)."""
     verdict = {}
     for v in verdicts:
         verdict.setdefault((v.workload, v.backend), []).append(v)
-    reference = {r.workload: r.time for r in rows if r.backend == REFERENCE}
     header = (
         "workload",
         "backend",
@@ -25,6 +23,7 @@ def format_table(rows, verdicts=()):
         f"vs {BASELINE}",
         "pairs/s",
         "% of ref",
+        "% of limit",
         "gate",
         "target",
     )
@@ -37,7 +36,8 @@ def format_table(rows, verdicts=()):
             speedup = ("~" if r.speedup_estimated else "") + f"{r.speedup:,.1f}x"
         gate = "; ".join(_verdict(v) for v in found if v.bound.kind != "target") or "-"
         target = "; ".join(_verdict(v) for v in found if v.bound.kind == "target") or "-"
-        of_reference = _percent(reference[r.workload] / r.time) if r.workload in reference else "-"
+        of_reference = fraction_of(rows, r, REFERENCE)
+        of_limit = fraction_of(rows, r, limit_for(r.backend))
         lines.append(
             (
                 r.workload,
@@ -46,13 +46,14 @@ def format_table(rows, verdicts=()):
                 f"{_duration(r.median)} (+{_percent(r.spread)})",
                 speedup,
                 f"{r.pairs_per_second:.3g}",
-                of_reference,
+                "-" if of_reference is None else _percent(of_reference),
+                "-" if of_limit is None else _percent(of_limit),
                 gate,
                 target,
             )
         )
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
-    right = {2, 3, 4, 5, 6}
+    right = {2, 3, 4, 5, 6, 7}
 
     def fmt(cells):
         return "  ".join(
@@ -65,9 +66,16 @@ def format_table(rows, verdicts=()):
         "min: the fastest round, which every ratio uses; median (+x%): the middle round and "
         "how far it lies above the fastest."
     )
-    if reference:
+    if any(r.backend == REFERENCE for r in rows):
         out.append(
-            f"% of ref: speed as a percentage of the {REFERENCE} kernel's on the same workload."
+            f"% of ref: speed as a percentage of the {REFERENCE} kernel's (the plain pair loop "
+            "as gcc compiles it) on the same workload."
+        )
+    if any(r.backend == LIMIT for r in rows):
+        out.append(
+            f"% of limit: speed as a percentage of the limit kernel's ({LIMIT}; "
+            f"{limit_for(next(iter(PARALLEL_TWINS)))} for parallel variants) on the same "
+            "workload."
         )
     if any(r.speedup_estimated for r in rows):
         out.append(
@@ -75,14 +83,6 @@ def format_table(rows, verdicts=()):
             "from the largest N it ran at by the number of pairs."
         )
     return "\n".join(out)
-
-
-# Each parallel variant and its serial twin: the same arithmetic in one thread or process.
-PARALLEL_TWINS = {
-    "multiprocessing": "python",
-    "multiprocessing-shared": "numpy",
-    "numba-parallel": "numba",
-}
 
 
 def format_crossover(rows):

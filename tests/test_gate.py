@@ -9,7 +9,7 @@ import pytest
 
 import kernels
 from nbody_bench import gate
-from nbody_bench.results import ResultsError, load_run, rows_from
+from nbody_bench.results import ResultsError, extra_info_of, load_run, rows_from
 from nbody_bench.summary import format_table
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
@@ -214,6 +214,9 @@ def test_summary_table_lists_every_row_with_its_verdict():
         "%",
         "of",
         "ref",
+        "%",
+        "of",
+        "limit",
         "gate",
         "target",
     ]
@@ -229,6 +232,30 @@ def test_summary_table_shows_percent_of_the_c_reference():
     (numba,) = [line for line in lines if line.startswith("derivative-n4000") and "numba" in line]
     assert " 75% " in numba  # 0.036 s / 0.048 s
     assert any("percentage of the c-reference" in line for line in lines)
+
+
+def test_percent_of_limit_is_like_for_like():
+    """Serial backends against simd, parallel variants against simd-parallel, in the
+    summary and in the extra_info stored with each benchmark."""
+    rows = rows_from(
+        [
+            *RUN,
+            entry("derivative-n4000", "simd", 0.024, n=4000),
+            entry("derivative-n4000", "simd-parallel", 0.012, n=4000, cores=2),
+            entry("derivative-n4000", "numba-parallel", 0.016, n=4000, cores=2),
+        ]
+    )
+    lines = format_table(rows).splitlines()
+    (numba,) = [line for line in lines if line.startswith("derivative-n4000") and " numba " in line]
+    (parallel,) = [line for line in lines if "numba-parallel" in line]
+    assert " 50% " in numba  # 0.024 s / 0.048 s
+    assert " 75% " in parallel  # 0.012 s / 0.016 s
+    by_backend = {r.backend: r for r in rows if r.workload == "derivative-n4000"}
+    info = extra_info_of(by_backend["numba-parallel"], rows)
+    assert info["of_limit"] == pytest.approx(0.75)
+    assert info["of_limit_backend"] == "simd-parallel"
+    assert "of_reference" not in info  # no c-reference in this run
+    assert "of_limit" not in extra_info_of(by_backend["numba"])  # no run given: nothing to compare
 
 
 def test_gate_on_a_ratio_between_two_backends():
