@@ -1,0 +1,122 @@
+"""The limit kernel's every variant, its row-range entry point, and how a variant is chosen."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import kernels
+
+simd = pytest.importorskip("kernels.simd", exc_type=kernels.BackendUnavailable)
+_limit = simd._limit
+RUNS_HERE = [name for i, name in enumerate(simd.VARIANTS) if _limit.runs(i)]
+
+
+def exact(pos, mass):
+    """Direct sum in float64 and the sum of |terms|, which scales the error bound."""
+    d = pos[np.newaxis, :, :] - pos[:, np.newaxis, :]
+    r2 = (d * d).sum(axis=-1)
+    np.fill_diagonal(r2, 1.0)
+    s = mass / (r2 * np.sqrt(r2))
+    np.fill_diagonal(s, 0.0)
+    terms = s[:, :, np.newaxis] * d
+    return terms.sum(axis=1), np.abs(terms).sum(axis=1)
+
+
+def assert_close(acc, pos, mass):
+    expected, magnitude = exact(pos, mass)
+    n = len(mass)
+    # The suite's bound, (n + 10) eps sum |terms|, doubled for the float64 reference here.
+    tolerance = 2 * (n + 10) * np.finfo(np.float64).eps * magnitude
+    error = np.abs(acc - expected)
+    # A zero tolerance (N = 1: no terms at all) admits only an exact zero.
+    excess = np.divide(error, tolerance, out=np.where(error > 0, np.inf, 0.0), where=tolerance > 0)
+    assert excess.max() <= 1, f"N = {n}: error {excess.max():.3g} times the bound"
+
+
+@pytest.mark.parametrize("variant", RUNS_HERE)
+@pytest.mark.parametrize("n", [1, 2, 3, 9, 20, 47, 48, 49, 300, 301])
+def test_every_variant_matches_the_direct_sum(variant, n):
+    """Both loops (all pairs below 48 bodies, the triangle from 48), odd and even row
+    counts, and vector tails of every length."""
+    pos, vel, _ = kernels.initial_conditions(n, seed=n)
+    mass = np.random.default_rng(n).uniform(0.5, 2.0, n)
+    state = np.stack((pos, vel))
+    rate = np.full_like(state, np.nan)
+    _limit.derivatives(simd.VARIANTS.index(variant), 1, state, mass, rate)
+    np.testing.assert_array_equal(rate[0], vel)
+    assert_close(rate[1], pos, mass)
+
+
+@pytest.mark.parametrize("variant", RUNS_HERE)
+@pytest.mark.parametrize("scale", [1e-22, 1e22])
+def test_bodies_outside_float32_range(variant, scale):
+    """AVX2 estimates 1/sqrt(r^2) in float32, whose range r^2 can leave: those vectors
+    are computed exactly, so very close and very far bodies come out right too."""
+    n = 300
+    pos, vel, _ = kernels.initial_conditions(n, seed=1)
+    pos, mass = pos * scale, np.ones(n)
+    state = np.stack((pos, vel))
+    rate = np.empty_like(state)
+    _limit.derivatives(simd.VARIANTS.index(variant), 1, state, mass, rate)
+    assert np.isfinite(rate).all()
+    assert_close(rate[1], pos, mass)
+
+
+@pytest.mark.parametrize("variant", RUNS_HERE)
+def test_a_collision_is_not_finite(variant):
+    pos = np.array([[0.0, 0, 0], [1, 0, 0], [1, 0, 0], *np.eye(3) * 3])
+    for n in (len(pos), 200):  # the all-pairs loop and the triangle
+        p = np.vstack([pos, np.random.default_rng(0).uniform(5, 6, (n - len(pos), 3))])
+        state = np.stack((p, np.zeros_like(p)))
+        rate = np.empty_like(state)
+        with np.errstate(all="ignore"):
+            _limit.derivatives(simd.VARIANTS.index(variant), 1, state, np.ones(n), rate)
+        assert not np.isfinite(rate[1, 1:3]).all()
+
+
+def test_row_ranges_add_up_to_the_whole_triangle():
+    n = 1001
+    pos, _, mass = kernels.initial_conditions(n, seed=3)
+    columns = np.ascontiguousarray(pos.T)
+    whole = np.zeros((3, n))
+    simd.rows(columns, mass, 0, n, whole)
+    parts = np.zeros((3, n))
+    for first, last in [(0, 1), (1, 400), (400, 401), (401, 1000), (1000, 1001)]:
+        simd.rows(columns, mass, first, last, parts)
+    np.testing.assert_allclose(parts, whole, rtol=1e-12, atol=1e-12 * np.abs(whole).max())
+    assert_close(whole.T, pos, mass)
+    with pytest.raises(ValueError, match=r"rows \[5, 2000\) are not within 0 .. 1001"):
+        simd.rows(columns, mass, 5, 2000, parts)
+
+
+def run_python(code, **env):
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def test_the_environment_names_the_variant():
+    shown = run_python(
+        "import kernels.simd as s; print(s.VARIANTS[s.VARIANT])", NBODY_BENCH_SIMD="portable"
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "portable"
+
+
+def test_an_unknown_variant_says_which_run_here():
+    shown = run_python("import kernels; kernels.get('simd')", NBODY_BENCH_SIMD="avx1024-magic")
+    assert shown.returncode != 0
+    assert "NBODY_BENCH_SIMD='avx1024-magic' is not a variant this CPU runs" in shown.stderr
+    assert "portable" in shown.stderr
+
+
+def test_the_fastest_variant_is_one_that_runs():
+    assert simd.VARIANTS[_limit.best()] in RUNS_HERE
+    assert "portable" in RUNS_HERE
