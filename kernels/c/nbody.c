@@ -6,6 +6,7 @@
  * meson.build (-O3, fast-math without finite-math-only, -march=native when enabled).
  */
 #include "nbody.h"
+#include "soa.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -37,10 +38,11 @@ static void pair_row(ptrdiff_t i, ptrdiff_t n,
     az[i] += sz;
 }
 
-/* ax, ay, az = the accelerations of the n bodies at x, y, z. */
-static void accelerations(ptrdiff_t n, const double *x, const double *y, const double *z,
-                          const double *m, double *ax, double *ay, double *az)
+/* ax, ay, az = the accelerations of the n bodies at x, y, z (soa.h's accelerations). */
+static void accelerations(const void *context, ptrdiff_t n, const double *x, const double *y,
+                          const double *z, const double *m, double *ax, double *ay, double *az)
 {
+    (void)context;
     memset(ax, 0, (size_t)n * sizeof(double));
     memset(ay, 0, (size_t)n * sizeof(double));
     memset(az, 0, (size_t)n * sizeof(double));
@@ -50,65 +52,12 @@ static void accelerations(ptrdiff_t n, const double *x, const double *y, const d
 
 int nbody_derivatives(ptrdiff_t n, const double *state, const double *mass, double *rate)
 {
-    double *buffer = malloc(6 * (size_t)n * sizeof(double));
-    if (buffer == NULL)
-        return -1;
-    double *x = buffer, *y = x + n, *z = y + n, *ax = z + n, *ay = ax + n, *az = ay + n;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = state[3 * i];
-        y[i] = state[3 * i + 1];
-        z[i] = state[3 * i + 2];
-    }
-    accelerations(n, x, y, z, mass, ax, ay, az);
-
-    memcpy(rate, state + 3 * n, 3 * (size_t)n * sizeof(double));
-    double *acc = rate + 3 * n;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        acc[3 * i] = ax[i];
-        acc[3 * i + 1] = ay[i];
-        acc[3 * i + 2] = az[i];
-    }
-    free(buffer);
-    return 0;
+    return soa_derivatives(n, state, mass, rate, accelerations, NULL);
 }
 
 int nbody_integrate(ptrdiff_t n, const double *initial, const double *mass, const double *steps,
                     const ptrdiff_t *frame_ends, ptrdiff_t nframes, double *frames)
 {
-    /* The state stays in structure-of-arrays form for the whole run: y and mid hold
-     * x, y, z, vx, vy, vz; acc holds ax, ay, az. */
-    double *buffer = malloc(15 * (size_t)n * sizeof(double));
-    if (buffer == NULL)
-        return -1;
-    double *y = buffer, *mid = y + 6 * n, *acc = mid + 6 * n;
-    for (int c = 0; c < 3; c++) {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            y[c * n + i] = initial[3 * i + c];
-            y[(3 + c) * n + i] = initial[3 * (n + i) + c];
-        }
-    }
-    /* The Python loop's arithmetic, step for step (kernels.integrate.run_rk2). */
-    ptrdiff_t start = 0;
-    for (ptrdiff_t k = 0; k < nframes; k++) {
-        for (ptrdiff_t s = start; s < frame_ends[k]; s++) {
-            const double h = steps[s], half = 0.5 * h;
-            accelerations(n, y, y + n, y + 2 * n, mass, acc, acc + n, acc + 2 * n);
-            for (ptrdiff_t i = 0; i < 3 * n; i++) {
-                mid[i] = y[i] + y[3 * n + i] * half;
-                mid[3 * n + i] = y[3 * n + i] + acc[i] * half;
-            }
-            accelerations(n, mid, mid + n, mid + 2 * n, mass, acc, acc + n, acc + 2 * n);
-            for (ptrdiff_t i = 0; i < 3 * n; i++) {
-                y[i] = y[i] + mid[3 * n + i] * h;
-                y[3 * n + i] = y[3 * n + i] + acc[i] * h;
-            }
-        }
-        start = frame_ends[k];
-        double *frame = frames + 3 * n * k;
-        for (ptrdiff_t i = 0; i < n; i++)
-            for (int c = 0; c < 3; c++)
-                frame[3 * i + c] = y[c * n + i];
-    }
-    free(buffer);
-    return 0;
+    return soa_integrate(n, initial, mass, steps, frame_ends, nframes, frames, accelerations,
+                         NULL);
 }

@@ -13,6 +13,7 @@
  * instructions. A collision (r2 = 0) still gives a non-finite value for the caller.
  */
 #include "limit.h"
+#include "../c/soa.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -362,37 +363,48 @@ TARGET_AVX2 INLINE void rows_avx2(int mixed, ptrdiff_t n, const double *x, const
         rows_from_256(0, mixed, i, n, x, y, z, m, ax, ay, az);
 }
 
-TARGET_AVX2 static void all_pairs_avx2(ptrdiff_t n, const double *x, const double *y,
-                                       const double *z, const double *m, double *ax,
-                                       double *ay, double *az)
+/* Rows i .. i + 3 (those in `rows`) against body j, added into sum. */
+TARGET_AVX2 INLINE void against_256(int exact, ptrdiff_t j, __m256i rows, __m256d index,
+                                    const double *x, const double *y, const double *z,
+                                    const double *m, const __m256d r[3], __m256d sum[3])
 {
-    const __m256d one = _mm256_set1_pd(1.0);
+    /* Every row's lane but row j's own (the self-term, whose r2 is zero). */
+    const __m256d pairs = _mm256_and_pd(
+        _mm256_castsi256_pd(rows), _mm256_cmp_pd(index, _mm256_set1_pd((double)j), _CMP_NEQ_OQ));
+    const __m256d dx = _mm256_sub_pd(_mm256_set1_pd(x[j]), r[0]);
+    const __m256d dy = _mm256_sub_pd(_mm256_set1_pd(y[j]), r[1]);
+    const __m256d dz = _mm256_sub_pd(_mm256_set1_pd(z[j]), r[2]);
+    __m256d r2 = _mm256_fmadd_pd(dz, dz, _mm256_fmadd_pd(dy, dy, _mm256_mul_pd(dx, dx)));
+    r2 = _mm256_blendv_pd(_mm256_set1_pd(1.0), r2, pairs);
+    const __m256d inv = exact ? exact_inv_cube_256(r2) : inv_cube_256(r2);
+    const __m256d s = _mm256_and_pd(pairs, _mm256_mul_pd(_mm256_set1_pd(m[j]), inv));
+    sum[0] = _mm256_fmadd_pd(s, dx, sum[0]);
+    sum[1] = _mm256_fmadd_pd(s, dy, sum[1]);
+    sum[2] = _mm256_fmadd_pd(s, dz, sum[2]);
+}
+
+/* Every pair twice, four rows at a time; `mixed`: every other body j by the divider. */
+TARGET_AVX2 INLINE void all_pairs_avx2(int mixed, ptrdiff_t n, const double *x,
+                                       const double *y, const double *z, const double *m,
+                                       double *ax, double *ay, double *az)
+{
     const __m256d lane = _mm256_set_pd(3, 2, 1, 0);
     for (ptrdiff_t i = 0; i < n; i += 4) {
         const __m256i rows = lanes_below_256(i, n);
         const __m256d index = _mm256_add_pd(lane, _mm256_set1_pd((double)i));
-        const __m256d xi = _mm256_maskload_pd(x + i, rows);
-        const __m256d yi = _mm256_maskload_pd(y + i, rows);
-        const __m256d zi = _mm256_maskload_pd(z + i, rows);
-        __m256d sx = _mm256_setzero_pd(), sy = sx, sz = sx;
-        for (ptrdiff_t j = 0; j < n; j++) {
-            const __m256d pairs =
-                _mm256_and_pd(_mm256_castsi256_pd(rows),
-                              _mm256_cmp_pd(index, _mm256_set1_pd((double)j), _CMP_NEQ_OQ));
-            const __m256d dx = _mm256_sub_pd(_mm256_set1_pd(x[j]), xi);
-            const __m256d dy = _mm256_sub_pd(_mm256_set1_pd(y[j]), yi);
-            const __m256d dz = _mm256_sub_pd(_mm256_set1_pd(z[j]), zi);
-            __m256d r2 = _mm256_fmadd_pd(dz, dz, _mm256_fmadd_pd(dy, dy, _mm256_mul_pd(dx, dx)));
-            r2 = _mm256_blendv_pd(one, r2, pairs);
-            const __m256d s =
-                _mm256_and_pd(pairs, _mm256_mul_pd(_mm256_set1_pd(m[j]), inv_cube_256(r2)));
-            sx = _mm256_fmadd_pd(s, dx, sx);
-            sy = _mm256_fmadd_pd(s, dy, sy);
-            sz = _mm256_fmadd_pd(s, dz, sz);
+        const __m256d r[3] = {_mm256_maskload_pd(x + i, rows), _mm256_maskload_pd(y + i, rows),
+                              _mm256_maskload_pd(z + i, rows)};
+        __m256d sum[3] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+        ptrdiff_t j = 0;
+        for (; j + 1 < n; j += 2) {
+            against_256(0, j, rows, index, x, y, z, m, r, sum);
+            against_256(mixed, j + 1, rows, index, x, y, z, m, r, sum);
         }
-        _mm256_maskstore_pd(ax + i, rows, sx);
-        _mm256_maskstore_pd(ay + i, rows, sy);
-        _mm256_maskstore_pd(az + i, rows, sz);
+        if (j < n)
+            against_256(0, j, rows, index, x, y, z, m, r, sum);
+        _mm256_maskstore_pd(ax + i, rows, sum[0]);
+        _mm256_maskstore_pd(ay + i, rows, sum[1]);
+        _mm256_maskstore_pd(az + i, rows, sum[2]);
     }
 }
 
@@ -401,47 +413,25 @@ TARGET_AVX2 static void all_pairs_avx2(ptrdiff_t n, const double *x, const doubl
 /* -- variants and the choice among them ------------------------------------------------ */
 
 #ifdef HAVE_X86
-TARGET_AVX512 static void rows_avx512_rsqrt(ptrdiff_t n, const double *x, const double *y,
-                                            const double *z, const double *m, ptrdiff_t first,
-                                            ptrdiff_t last, double *ax, double *ay, double *az)
-{
-    rows_avx512(0, n, x, y, z, m, first, last, ax, ay, az);
-}
-
-TARGET_AVX512 static void all_pairs_avx512_rsqrt(ptrdiff_t n, const double *x, const double *y,
-                                                 const double *z, const double *m, double *ax,
-                                                 double *ay, double *az)
-{
-    all_pairs_avx512(0, n, x, y, z, m, ax, ay, az);
-}
-
-TARGET_AVX512 static void rows_avx512_mixed(ptrdiff_t n, const double *x, const double *y,
-                                            const double *z, const double *m, ptrdiff_t first,
-                                            ptrdiff_t last, double *ax, double *ay, double *az)
-{
-    rows_avx512(1, n, x, y, z, m, first, last, ax, ay, az);
-}
-
-TARGET_AVX512 static void all_pairs_avx512_mixed(ptrdiff_t n, const double *x, const double *y,
-                                                 const double *z, const double *m, double *ax,
-                                                 double *ay, double *az)
-{
-    all_pairs_avx512(1, n, x, y, z, m, ax, ay, az);
-}
-
-TARGET_AVX2 static void rows_avx2_rsqrt(ptrdiff_t n, const double *x, const double *y,
-                                        const double *z, const double *m, ptrdiff_t first,
-                                        ptrdiff_t last, double *ax, double *ay, double *az)
-{
-    rows_avx2(0, n, x, y, z, m, first, last, ax, ay, az);
-}
-
-TARGET_AVX2 static void rows_avx2_mixed(ptrdiff_t n, const double *x, const double *y,
-                                        const double *z, const double *m, ptrdiff_t first,
-                                        ptrdiff_t last, double *ax, double *ay, double *az)
-{
-    rows_avx2(1, n, x, y, z, m, first, last, ax, ay, az);
-}
+/* Each variant's two loops as plain functions, for the table below. */
+#define VARIANT(isa, target, kind, mixed)                                                       \
+    target static void rows_##isa##_##kind(ptrdiff_t n, const double *x, const double *y,       \
+                                           const double *z, const double *m, ptrdiff_t first,   \
+                                           ptrdiff_t last, double *ax, double *ay, double *az)  \
+    {                                                                                           \
+        rows_##isa(mixed, n, x, y, z, m, first, last, ax, ay, az);                              \
+    }                                                                                           \
+    target static void all_pairs_##isa##_##kind(ptrdiff_t n, const double *x, const double *y,  \
+                                                const double *z, const double *m, double *ax,   \
+                                                double *ay, double *az)                         \
+    {                                                                                           \
+        all_pairs_##isa(mixed, n, x, y, z, m, ax, ay, az);                                      \
+    }
+VARIANT(avx512, TARGET_AVX512, rsqrt, 0)
+VARIANT(avx512, TARGET_AVX512, mixed, 1)
+VARIANT(avx2, TARGET_AVX2, rsqrt, 0)
+VARIANT(avx2, TARGET_AVX2, mixed, 1)
+#undef VARIANT
 #endif
 
 typedef void rows_fn(ptrdiff_t, const double *, const double *, const double *, const double *,
@@ -457,8 +447,8 @@ static const struct variant {
 #ifdef HAVE_X86
     [NBODY_AVX512_RSQRT] = {"avx512-rsqrt", rows_avx512_rsqrt, all_pairs_avx512_rsqrt},
     [NBODY_AVX512_MIXED] = {"avx512-mixed", rows_avx512_mixed, all_pairs_avx512_mixed},
-    [NBODY_AVX2_RSQRT] = {"avx2-rsqrt", rows_avx2_rsqrt, all_pairs_avx2},
-    [NBODY_AVX2_MIXED] = {"avx2-mixed", rows_avx2_mixed, all_pairs_avx2},
+    [NBODY_AVX2_RSQRT] = {"avx2-rsqrt", rows_avx2_rsqrt, all_pairs_avx2_rsqrt},
+    [NBODY_AVX2_MIXED] = {"avx2-mixed", rows_avx2_mixed, all_pairs_avx2_mixed},
 #else
     [NBODY_AVX512_RSQRT] = {"avx512-rsqrt", NULL, NULL},
     [NBODY_AVX512_MIXED] = {"avx512-mixed", NULL, NULL},
@@ -628,94 +618,49 @@ static int workspace_open(struct workspace *w, int threads, ptrdiff_t n)
     return 0;
 }
 
-/* ax, ay, az = the accelerations of the n bodies at x, y, z. */
-static void accelerations(int variant, const struct workspace *w, ptrdiff_t n, const double *x,
-                          const double *y, const double *z, const double *m, double *ax,
-                          double *ay, double *az)
+/* What a caller's accelerations need besides the bodies: the variant and the threads. */
+struct plan {
+    int variant;
+    struct workspace w;
+};
+
+/* ax, ay, az = the accelerations of the n bodies at x, y, z (soa.h's accelerations). */
+static void accelerations(const void *context, ptrdiff_t n, const double *x, const double *y,
+                          const double *z, const double *m, double *ax, double *ay, double *az)
 {
+    const struct plan *p = context;
     if (n < SMALL) {
-        variants[variant].all_pairs(n, x, y, z, m, ax, ay, az);
-    } else if (w->threads > 1) {
-        rows_threaded(variant, w->threads, n, x, y, z, m, ax, ay, az, w->partial);
+        variants[p->variant].all_pairs(n, x, y, z, m, ax, ay, az);
+    } else if (p->w.threads > 1) {
+        rows_threaded(p->variant, p->w.threads, n, x, y, z, m, ax, ay, az, p->w.partial);
     } else {
         memset(ax, 0, (size_t)n * sizeof(double));
         memset(ay, 0, (size_t)n * sizeof(double));
         memset(az, 0, (size_t)n * sizeof(double));
-        nbody_limit_rows(variant, n, x, y, z, m, 0, n, ax, ay, az);
+        nbody_limit_rows(p->variant, n, x, y, z, m, 0, n, ax, ay, az);
     }
 }
 
 int nbody_limit_derivatives(int variant, int threads, ptrdiff_t n, const double *state,
                             const double *mass, double *rate)
 {
-    struct workspace w;
-    double *buffer = malloc(6 * (size_t)n * sizeof(double));
-    if (buffer == NULL || workspace_open(&w, threads, n) != 0) {
-        free(buffer);
-        return -1;
-    }
-    double *x = buffer, *y = x + n, *z = y + n, *ax = z + n, *ay = ax + n, *az = ay + n;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = state[3 * i];
-        y[i] = state[3 * i + 1];
-        z[i] = state[3 * i + 2];
-    }
-    accelerations(variant, &w, n, x, y, z, mass, ax, ay, az);
-    memcpy(rate, state + 3 * n, 3 * (size_t)n * sizeof(double));
-    double *acc = rate + 3 * n;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        acc[3 * i] = ax[i];
-        acc[3 * i + 1] = ay[i];
-        acc[3 * i + 2] = az[i];
-    }
-    free(w.partial);
-    free(buffer);
-    return 0;
+    struct plan p = {.variant = variant};
+    int status = workspace_open(&p.w, threads, n);
+    if (status == 0)
+        status = soa_derivatives(n, state, mass, rate, accelerations, &p);
+    free(p.w.partial);
+    return status;
 }
 
 int nbody_limit_integrate(int variant, int threads, ptrdiff_t n, const double *initial,
                           const double *mass, const double *steps, const ptrdiff_t *frame_ends,
                           ptrdiff_t nframes, double *frames)
 {
-    struct workspace w;
-    /* The state stays in structure-of-arrays form for the whole run: y and mid hold
-     * x, y, z, vx, vy, vz; acc holds ax, ay, az. */
-    double *buffer = malloc(15 * (size_t)n * sizeof(double));
-    if (buffer == NULL || workspace_open(&w, threads, n) != 0) {
-        free(buffer);
-        return -1;
-    }
-    double *y = buffer, *mid = y + 6 * n, *acc = mid + 6 * n;
-    for (int c = 0; c < 3; c++) {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            y[c * n + i] = initial[3 * i + c];
-            y[(3 + c) * n + i] = initial[3 * (n + i) + c];
-        }
-    }
-    /* The Python loop's arithmetic, step for step (kernels.integrate.run_rk2). */
-    ptrdiff_t start = 0;
-    for (ptrdiff_t k = 0; k < nframes; k++) {
-        for (ptrdiff_t s = start; s < frame_ends[k]; s++) {
-            const double h = steps[s], half = 0.5 * h;
-            accelerations(variant, &w, n, y, y + n, y + 2 * n, mass, acc, acc + n, acc + 2 * n);
-            for (ptrdiff_t i = 0; i < 3 * n; i++) {
-                mid[i] = y[i] + y[3 * n + i] * half;
-                mid[3 * n + i] = y[3 * n + i] + acc[i] * half;
-            }
-            accelerations(variant, &w, n, mid, mid + n, mid + 2 * n, mass, acc, acc + n,
-                          acc + 2 * n);
-            for (ptrdiff_t i = 0; i < 3 * n; i++) {
-                y[i] = y[i] + mid[3 * n + i] * h;
-                y[3 * n + i] = y[3 * n + i] + acc[i] * h;
-            }
-        }
-        start = frame_ends[k];
-        double *frame = frames + 3 * n * k;
-        for (ptrdiff_t i = 0; i < n; i++)
-            for (int c = 0; c < 3; c++)
-                frame[3 * i + c] = y[c * n + i];
-    }
-    free(w.partial);
-    free(buffer);
-    return 0;
+    struct plan p = {.variant = variant};
+    int status = workspace_open(&p.w, threads, n);
+    if (status == 0)
+        status = soa_integrate(n, initial, mass, steps, frame_ends, nframes, frames,
+                               accelerations, &p);
+    free(p.w.partial);
+    return status;
 }
