@@ -25,6 +25,7 @@ BASELINE = "python"
 # fastest this project builds for the CPU: "% of limit" says how far from it a backend is.
 REFERENCE = "c-reference"
 LIMIT = "simd"
+PARALLEL_LIMIT = "simd-parallel"  # the limit kernel on every core
 # Each parallel variant and its serial twin: the same arithmetic in one thread or process.
 PARALLEL_TWINS = {
     "multiprocessing": "python",
@@ -162,7 +163,7 @@ def _with_speedups(rows):
 def limit_for(backend):
     """The limit kernel a backend is measured against: like for like, a parallel variant
     against the limit kernel on every core, anything else against it on one."""
-    return "simd-parallel" if backend in PARALLEL_TWINS else LIMIT
+    return PARALLEL_LIMIT if backend in PARALLEL_TWINS else LIMIT
 
 
 def fraction_of(rows, row, yardstick):

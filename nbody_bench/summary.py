@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import kernels
 
-from .results import BASELINE, LIMIT, PARALLEL_TWINS, REFERENCE, fraction_of, limit_for
+from .results import (
+    BASELINE,
+    LIMIT,
+    PARALLEL_LIMIT,
+    PARALLEL_TWINS,
+    REFERENCE,
+    fraction_of,
+    limit_for,
+)
 
 
 def format_table(rows, verdicts=()):
@@ -74,8 +82,7 @@ def format_table(rows, verdicts=()):
     if any(r.backend == LIMIT for r in rows):
         out.append(
             f"% of limit: speed as a percentage of the limit kernel's ({LIMIT}; "
-            f"{limit_for(next(iter(PARALLEL_TWINS)))} for parallel variants) on the same "
-            "workload."
+            f"{PARALLEL_LIMIT} for parallel variants) on the same workload."
         )
     if any(r.speedup_estimated for r in rows):
         out.append(

@@ -23,9 +23,9 @@ except ImportError as exc:
 VARIANTS = _limit.VARIANTS
 
 
-def choose_variant(name=None):
-    """The variant's index: `name` (or NBODY_BENCH_SIMD) if given, else the fastest here."""
-    name = name or os.environ.get("NBODY_BENCH_SIMD", "")
+def choose_variant():
+    """The variant's index: the one NBODY_BENCH_SIMD names, else the fastest here."""
+    name = os.environ.get("NBODY_BENCH_SIMD", "")
     if not name:
         return _limit.best()
     usable = [v for i, v in enumerate(VARIANTS) if _limit.runs(i)]
