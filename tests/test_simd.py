@@ -120,3 +120,20 @@ def test_an_unknown_variant_says_which_run_here():
 def test_the_fastest_variant_is_one_that_runs():
     assert simd.VARIANTS[_limit.best()] in RUNS_HERE
     assert "portable" in RUNS_HERE
+
+
+def test_fewer_threads_than_asked_for_still_sum_every_row():
+    """OpenMP may run a team smaller than asked for (here: OMP_THREAD_LIMIT=1 against
+    every usable core); only the threads that ran are summed."""
+    shown = run_python(
+        "import kernels, numpy as np\n"
+        "pos, vel, mass = kernels.initial_conditions(2000, seed=5)\n"
+        "a = kernels.get('c-reference').derivatives(pos, vel, mass)[1]\n"
+        "b = kernels.get('simd-parallel').derivatives(pos, vel, mass)[1]\n"
+        "print(np.abs(a - b).max() / np.abs(a).max())",
+        OMP_THREAD_LIMIT="1",
+    )
+    if "BackendUnavailable" in shown.stderr:
+        pytest.skip("simd-parallel is not built here (no OpenMP)")
+    assert shown.returncode == 0, shown.stderr
+    assert float(shown.stdout) < 1e-12

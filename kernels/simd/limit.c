@@ -16,7 +16,6 @@
 #include "../c/soa.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -546,17 +545,18 @@ void nbody_limit_rows(int variant, ptrdiff_t n, const double *x, const double *y
     variants[variant].rows(n, x, y, z, m, first, last, ax, ay, az);
 }
 
+#ifdef _OPENMP
 /* The triangle's rows shared among threads, each adding into its own copy of the
  * accelerations (`partial`, threads x 3n), summed at the end. */
 static void rows_threaded(int variant, int threads, ptrdiff_t n, const double *x, const double *y,
                           const double *z, const double *m, double *ax, double *ay, double *az,
                           double *partial)
 {
-#ifdef _OPENMP
     const ptrdiff_t tasks = (n + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
 #pragma omp parallel num_threads(threads)
     {
-        const int t = omp_get_thread_num();
+        /* OpenMP may give fewer threads than asked for: only theirs are summed. */
+        const int team = omp_get_num_threads(), t = omp_get_thread_num();
         double *own = partial + 3 * n * (ptrdiff_t)t;
         memset(own, 0, 3 * (size_t)n * sizeof(double));
         /* Dynamic: the first rows are the longest, and a machine's cores may be busy. */
@@ -569,7 +569,7 @@ static void rows_threaded(int variant, int threads, ptrdiff_t n, const double *x
 #pragma omp for schedule(static)
         for (ptrdiff_t i = 0; i < n; i++) {
             double sx = 0.0, sy = 0.0, sz = 0.0;
-            for (int k = 0; k < threads; k++) {
+            for (int k = 0; k < team; k++) {
                 const double *theirs = partial + 3 * n * (ptrdiff_t)k;
                 sx += theirs[i];
                 sy += theirs[n + i];
@@ -580,15 +580,8 @@ static void rows_threaded(int variant, int threads, ptrdiff_t n, const double *x
             az[i] = sz;
         }
     }
-#else
-    (void)threads;
-    (void)partial;
-    memset(ax, 0, (size_t)n * sizeof(double));
-    memset(ay, 0, (size_t)n * sizeof(double));
-    memset(az, 0, (size_t)n * sizeof(double));
-    nbody_limit_rows(variant, n, x, y, z, m, 0, n, ax, ay, az);
-#endif
 }
+#endif
 
 /* Scratch for one caller: the threads' partial sums, when there are threads. */
 struct workspace {
@@ -631,8 +624,10 @@ static void accelerations(const void *context, ptrdiff_t n, const double *x, con
     const struct plan *p = context;
     if (n < SMALL) {
         variants[p->variant].all_pairs(n, x, y, z, m, ax, ay, az);
+#ifdef _OPENMP
     } else if (p->w.threads > 1) {
         rows_threaded(p->variant, p->w.threads, n, x, y, z, m, ax, ay, az, p->w.partial);
+#endif
     } else {
         memset(ax, 0, (size_t)n * sizeof(double));
         memset(ay, 0, (size_t)n * sizeof(double));
