@@ -30,6 +30,7 @@ BACKENDS = (
     "multiprocessing-shared",
     "simd",
     "simd-parallel",
+    "dask",
 )
 # The compare's test: a benchmark fails when its fastest round is this much slower than in
 # the last saved run of the same build (README, "The compare: slowdowns on one machine").
@@ -48,7 +49,7 @@ BUILDS = {
 }
 
 
-def install_project(session, extras=("test", "numba"), setup_args=()):
+def install_project(session, extras=("test", "numba", "dask"), setup_args=()):
     """Build tools, then the project, editable; they stay in the venv for rebuilds on import."""
     if not shutil.which("gfortran"):
         session.warn(
@@ -95,6 +96,7 @@ def suite(session, build):
 def bench(session, backend):
     """One backend against the baseline, with only what that backend needs installed."""
     extras = ["test"] + (["numba"] if backend.startswith("numba") else [])
+    extras += ["dask"] if backend == "dask" else []
     # The Fortran session insists on the compiler rather than skipping the backend.
     setup_args = ["-Dfortran=enabled"] if backend == "fortran" else []
     install_project(session, extras, setup_args)
@@ -132,8 +134,8 @@ def compare(session, build):
 
 @nox.session(default=False)
 def cli(session):
-    """The nbody-bench command: report, profile, animate (nox -s cli -- report --out DIR)."""
-    install_project(session, extras=("report", "numba"))
+    """The nbody-bench command: report, profile, animate, cluster (-- report --out DIR)."""
+    install_project(session, extras=("report", "numba", "dask"))
     session.run("nbody-bench", *(session.posargs or ["--help"]))
 
 

@@ -55,7 +55,7 @@ def pytest_addoption(parser):
 # Backends that hand work to other processes: a round's time includes waking them, which
 # spreads rounds widely (at N = 20 the median round of the per-body pool sat 79% above its
 # fastest), so they get at least this many rounds for the minimum to settle.
-POOLED = {"multiprocessing", "multiprocessing-shared"}
+POOLED = {"multiprocessing", "multiprocessing-shared", "dask"}
 POOLED_ROUNDS = 10
 
 
@@ -276,6 +276,10 @@ def timed(benchmark, request):
                 calls=calls,
                 cores=usable_cores(),
             )
+            if backend == "dask":  # which cluster it ran on: embedded, or the configured one
+                from kernels.dask import describe
+
+                benchmark.extra_info["cluster"] = describe()
             if backend in slow_downs:
                 fn = slowed_down(fn, slow_downs[backend])
                 benchmark.extra_info["slowed_down"] = slow_downs[backend]

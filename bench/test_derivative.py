@@ -30,6 +30,10 @@ SMALLEST = {
     "numba-parallel": (1000, "below N = 1000 the thread hand-off, not the kernel, sets the time"),
     "multiprocessing-shared": (1000, "below N = 1000 the inter-process hand-off sets the time"),
     "simd-parallel": (1000, "below N = 1000 the thread hand-off, not the kernel, sets the time"),
+    "dask": (
+        10000,
+        "below N = 10000 a call is mostly the cluster's round trips (README, scale-out)",
+    ),
 }
 
 

@@ -13,6 +13,7 @@ PARALLEL = {
     "numba-parallel": "20 bodies are too little work to time threads on; see N >= 1000",
     "multiprocessing-shared": "20 bodies are too little work to time processes on; see N >= 1000",
     "simd-parallel": "20 bodies are too little work to time threads on; see N >= 1000",
+    "dask": "20 bodies are too little work to send to a cluster; see N >= 10000",
 }
 
 MODES = {

@@ -3,11 +3,13 @@
 Two loops, each where it is fastest (the switch is at SMALL bodies, measured): for a few
 bodies, every pair (i, j) twice, a loop of plain sums that LLVM vectorizes with no set-up;
 for many, Newton's third law (each pair once, i < j, its force added to i and taken from
-j), which halves the work, swept two rows at a time so that each load and store of body
-k serves two pairs (as in the limit kernel). LLVM vectorizes that loop only when the rows
-work on array slices, which cost a little to make, hence the small-N loop; the row
-functions are inlined (`inline="always"`), which measured 0.73 -> 0.95 of the C
-reference at N = 1000: a call per row passing seven slices cost more than the row.
+j), which halves the work. LLVM vectorizes that second loop only when each row works on
+array slices, which cost a little to make, hence the small-N loop. The row function is
+inlined into the loop over rows (`inline="always"`): a call per row passing seven array
+slices had cost more than the row itself (0.73 of the C reference at N = 1000, 0.95
+inlined). Two rows per sweep, as in the limit kernel, measured the same natively, but
+in the portable build (NUMBA_CPU_NAME=generic) its code loaded from Numba's cache ran
+25% slower than freshly compiled, which one row per sweep does not.
 
 Coordinates are copied to structure-of-arrays form (x, y, z) first. The fast-math flags
 leave out `nnan` and `ninf`: a collision must still give inf/nan for the caller to
@@ -29,7 +31,7 @@ except ImportError as exc:
     ) from exc
 
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-SMALL = 200  # all_pairs is the faster below about 200 bodies (measured on AMD Zen 5, AVX-512)
+SMALL = 200  # all_pairs is the faster below about 200 bodies (measured on AMD Zen 5)
 jit = njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 inlined = njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
 
@@ -59,63 +61,24 @@ all_pairs = jit(all_pairs_loop)
 
 
 @inlined
-def pair_rows(x0, y0, z0, m0, x1, y1, z1, m1, x, y, z, m, ax, ay, az):
-    """Rows i and i + 1 of the triangle, given the slices [i + 2:]: returns the force sums
-    on i and on i + 1. Two rows per sweep: each load and store of body k serves two pairs."""
-    sx0 = sy0 = sz0 = sx1 = sy1 = sz1 = 0.0
+def pair_row(xi, yi, zi, mi, x, y, z, m, ax, ay, az):
+    """Row i of the triangle, given the slices [i + 1:]: returns the force sum on i."""
+    sx = sy = sz = 0.0
     for k in range(x.shape[0]):
-        dx0 = x[k] - x0
-        dy0 = y[k] - y0
-        dz0 = z[k] - z0
-        dx1 = x[k] - x1
-        dy1 = y[k] - y1
-        dz1 = z[k] - z1
-        r0 = dx0 * dx0 + dy0 * dy0 + dz0 * dz0
-        r1 = dx1 * dx1 + dy1 * dy1 + dz1 * dz1
-        s0 = 1.0 / (r0 * np.sqrt(r0))
-        s1 = 1.0 / (r1 * np.sqrt(r1))
-        sk0 = m[k] * s0
-        sk1 = m[k] * s1
-        sx0 += sk0 * dx0
-        sy0 += sk0 * dy0
-        sz0 += sk0 * dz0
-        sx1 += sk1 * dx1
-        sy1 += sk1 * dy1
-        sz1 += sk1 * dz1
-        si0 = m0 * s0
-        si1 = m1 * s1
-        ax[k] -= si0 * dx0 + si1 * dx1
-        ay[k] -= si0 * dy0 + si1 * dy1
-        az[k] -= si0 * dz0 + si1 * dz1
-    return sx0, sy0, sz0, sx1, sy1, sz1
-
-
-@inlined
-def row_pair(i, x, y, z, m, ax, ay, az):
-    """Rows i and i + 1: their own pair, then both against every body past them."""
-    k = i + 1
-    dx = x[k] - x[i]
-    dy = y[k] - y[i]
-    dz = z[k] - z[i]
-    r2 = dx * dx + dy * dy + dz * dz
-    s = 1.0 / (r2 * np.sqrt(r2))
-    ax[i] += m[k] * s * dx
-    ay[i] += m[k] * s * dy
-    az[i] += m[k] * s * dz
-    ax[k] -= m[i] * s * dx
-    ay[k] -= m[i] * s * dy
-    az[k] -= m[i] * s * dz
-    j = i + 2
-    sx0, sy0, sz0, sx1, sy1, sz1 = pair_rows(
-        x[i], y[i], z[i], m[i], x[k], y[k], z[k], m[k],
-        x[j:], y[j:], z[j:], m[j:], ax[j:], ay[j:], az[j:],
-    )  # fmt: skip
-    ax[i] += sx0
-    ay[i] += sy0
-    az[i] += sz0
-    ax[k] += sx1
-    ay[k] += sy1
-    az[k] += sz1
+        dx = x[k] - xi
+        dy = y[k] - yi
+        dz = z[k] - zi
+        r2 = dx * dx + dy * dy + dz * dz
+        s = 1.0 / (r2 * np.sqrt(r2))
+        sk = m[k] * s
+        si = mi * s
+        sx += sk * dx
+        sy += sk * dy
+        sz += sk * dz
+        ax[k] -= si * dx
+        ay[k] -= si * dy
+        az[k] -= si * dz
+    return sx, sy, sz
 
 
 @jit
@@ -123,9 +86,14 @@ def half_pairs(x, y, z, m, ax, ay, az):
     ax[:] = 0.0
     ay[:] = 0.0
     az[:] = 0.0
-    # Rows in twos; an odd n's last row has no pairs left to add.
-    for i in range(0, x.shape[0] - 1, 2):
-        row_pair(i, x, y, z, m, ax, ay, az)
+    for i in range(x.shape[0]):
+        j = i + 1
+        sx, sy, sz = pair_row(
+            x[i], y[i], z[i], m[i], x[j:], y[j:], z[j:], m[j:], ax[j:], ay[j:], az[j:]
+        )
+        ax[i] += sx
+        ay[i] += sy
+        az[i] += sz
 
 
 @jit

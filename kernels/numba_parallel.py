@@ -1,16 +1,15 @@
 """Numba on every core: the numba backend's pair loops spread over threads with `prange`.
 
-For many bodies, the third-law triangle's rows go to threads two by two, as the serial
-loop sweeps them; each task takes one such unit from the top and one from the bottom of
-the triangle, so every task has about the same number of pairs; and each thread adds its
-forces into its own accumulator, summed at the end: no two threads write the same memory. For few
+For many bodies, rows of the third-law triangle go to threads in pairs (row i with row
+n - 1 - i, so every task has the same n - 1 pairs), and each thread adds its forces into
+its own accumulator, summed at the end: no two threads write the same memory. For few
 bodies, each thread takes whole rows of the all-pairs loop. The serial `numba` backend
 runs the same loops on one thread, which makes it this backend's single-thread twin.
 The number of threads is Numba's (one per core; NUMBA_NUM_THREADS sets it).
 """
 
 # The serial backend first: without numba it raises BackendUnavailable, saying how to fix it.
-from .numba import FASTMATH, SMALL, all_pairs_loop, from_columns, jit, row_pair, to_columns  # noqa: I001
+from .numba import FASTMATH, SMALL, all_pairs_loop, from_columns, jit, pair_row, to_columns  # noqa: I001
 
 import threading
 
@@ -21,9 +20,10 @@ from numba import get_num_threads, get_thread_id, njit, prange
 # so each process compiles these (a few seconds, paid before any timing).
 parallel_jit = njit(parallel=True, fastmath=FASTMATH, error_model="numpy")
 
-# Called, not inlined, from the prange loop: inlined into its body, Numba's parallel
-# transform gave wrong sums (measured: 3e12 times the error bound at N = 1000).
-row_pair_call = jit(row_pair.py_func)
+# Called, not inlined, from the prange loop: inlined into its body (numba's
+# inline="always"), the parallel transform gave wrong sums (measured: 3e12 times the
+# error bound at N = 1000).
+pair_row_call = jit(pair_row.py_func)
 
 
 all_pairs = parallel_jit(all_pairs_loop)
@@ -33,14 +33,30 @@ all_pairs = parallel_jit(all_pairs_loop)
 def half_pairs(x, y, z, m, ax, ay, az):
     n = x.shape[0]
     partial = np.zeros((get_num_threads(), 3, n))
-    units = n // 2  # row pairs (i, i + 1) for even i; an odd n's last row has no pairs left
-    for task in prange((units + 1) // 2):
+    for task in prange((n + 1) // 2):
         own = partial[get_thread_id()]
         first = np.int64(task)
-        last = units - 1 - first
-        row_pair_call(2 * first, x, y, z, m, own[0], own[1], own[2])
-        if last != first:  # the middle unit of an odd count comes once
-            row_pair_call(2 * last, x, y, z, m, own[0], own[1], own[2])
+        last = n - 1 - first
+        for i in (first, last):
+            j = i + 1
+            sx, sy, sz = pair_row_call(
+                x[i],
+                y[i],
+                z[i],
+                m[i],
+                x[j:],
+                y[j:],
+                z[j:],
+                m[j:],
+                own[0, j:],
+                own[1, j:],
+                own[2, j:],
+            )
+            own[0, i] += sx
+            own[1, i] += sy
+            own[2, i] += sz
+            if last == first:  # the middle row of an odd n comes once
+                break
     for i in prange(n):
         ax[i] = partial[:, 0, i].sum()
         ay[i] = partial[:, 1, i].sum()

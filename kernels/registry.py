@@ -24,6 +24,7 @@ BACKENDS = (
     "multiprocessing-shared",
     "simd",
     "simd-parallel",
+    "dask",
 )
 
 # A backend module defines either `accelerations(pos, mass)` (the Python-level ones: new
@@ -45,6 +46,7 @@ _MODULES = {
     "multiprocessing-shared": "kernels.multiprocessing_shared",
     "simd": "kernels.simd",
     "simd-parallel": "kernels.simd.parallel",
+    "dask": "kernels.dask",
 }
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}

@@ -1,8 +1,9 @@
-"""The `nbody-bench` command: report, profile and animate.
+"""The `nbody-bench` command: report, profile, animate, and the dask backend's cluster.
 
 nbody-bench report  --storage .benchmarks --out report/
 nbody-bench profile numba --top 15
 nbody-bench animate fortran --out nbody.gif
+nbody-bench cluster --n 10000
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def _parser():
     animate.add_argument("--out", default="nbody.gif", help="GIF file to write")
     animate.add_argument("--fps", type=int, default=20, help="frames per second (default 20)")
     animate.set_defaults(run=_animate)
+
+    cluster = commands.add_parser(
+        "cluster",
+        help="the cluster the dask backend runs on, and its scale-out model measured there",
+    )
+    cluster.add_argument("--n", type=int, default=10000, help="bodies (default 10000)")
+    cluster.add_argument("--calls", type=int, default=5, help="calls timed, the fastest kept")
+    cluster.set_defaults(run=_cluster)
     return parser
 
 
@@ -145,6 +154,22 @@ def _animate(args):
         tframe=LECTURE["tframe"],
     )
     print(f"wrote {path}: {len(frames)} frames")
+    return 0
+
+
+def _cluster(args):
+    from .scaleout import measure, project
+
+    if args.n < 2 or args.calls < 1:
+        raise ValueError(
+            f"--n must be at least 2 and --calls at least 1, got {args.n}, {args.calls}"
+        )
+    model = measure(args.n, args.calls)
+    for line in model.describe():
+        print(line)
+    print()
+    for line in project(model):
+        print(line)
     return 0
 
 

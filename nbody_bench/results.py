@@ -32,6 +32,7 @@ PARALLEL_TWINS = {
     "multiprocessing-shared": "numpy",
     "numba-parallel": "numba",
     "simd-parallel": "simd",
+    "dask": "simd",
 }
 REQUIRED = ("workload", "kind", "backend", "n", "calls")
 STATISTICS = ("min", "median")  # what the suite reads of pytest-benchmark's stats
@@ -51,6 +52,7 @@ class Row:
     min: float  # seconds per timed run: the fastest round
     median: float  # seconds per timed run: the middle round
     cores: int | None = None  # usable cores when it ran (None in runs saved before 0.2)
+    cluster: str | None = None  # the dask backend's cluster: kind, address, workers
     speedup: float | None = None  # baseline time / this time, same run
     speedup_estimated: bool = False  # baseline extrapolated by pair count from a smaller n
 
@@ -121,9 +123,20 @@ def rows_from(benchmarks):
                 min=float(entry["stats"]["min"]),
                 median=float(entry["stats"]["median"]),
                 cores=int(info["cores"]) if "cores" in info else None,
+                cluster=_cluster(info.get("cluster")),
             )
         )
     return _with_speedups(rows)
+
+
+def _cluster(described):
+    """One line from kernels.dask.describe()'s dict, as stored in extra_info."""
+    if not isinstance(described, dict):
+        return None
+    return (
+        f"{described.get('cluster', '?')} at {described.get('address', '?')}, "
+        f"{described.get('workers', '?')} workers, {described.get('threads', '?')} threads"
+    )
 
 
 def baseline_for(rows, row, over=BASELINE):

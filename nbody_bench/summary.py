@@ -84,6 +84,8 @@ def format_table(rows, verdicts=()):
             f"% of limit: speed as a percentage of the limit kernel's ({LIMIT}; "
             f"{PARALLEL_LIMIT} for parallel variants) on the same workload."
         )
+    for cluster in sorted({r.cluster for r in rows if r.cluster}):
+        out.append(f"dask ran on: {cluster}.")
     if any(r.speedup_estimated for r in rows):
         out.append(
             f"~ : the {BASELINE} baseline is too slow at this N; its time is scaled "
