@@ -140,6 +140,24 @@ def reference_accelerations(n):
     return exact, magnitude
 
 
+@functools.cache
+def float64_reference(n):
+    """The C reference's accelerations for `bodies(n)` and the sum of |terms| in float64:
+    for N where the extended-precision sum would take minutes. A correct kernel is then
+    within twice the float64 bound of it (each of the two within the bound of the exact)."""
+    pos, vel, mass = bodies(n)
+    rate = np.empty((2, n, 3))
+    kernels.get("c-reference").derivatives_into(np.stack((pos, vel)), mass, rate)
+    magnitude = np.empty((n, 3))
+    for start in range(0, n, 512):
+        rows = slice(start, min(start + 512, n))
+        d = pos[np.newaxis, :, :] - pos[rows, np.newaxis, :]
+        r2 = (d * d).sum(axis=-1)
+        r2[r2 == 0] = np.inf  # the self-terms
+        magnitude[rows] = np.abs((mass / (r2 * np.sqrt(r2)))[:, :, np.newaxis] * d).sum(axis=1)
+    return rate[1], magnitude
+
+
 def acceleration_tolerance(n, magnitude):
     """Bound on a correct float64 kernel's error, per component.
 
@@ -232,6 +250,18 @@ def frames_match():
 @pytest.fixture(scope="session")
 def accelerations_match():
     return assert_accelerations_match
+
+
+@pytest.fixture(scope="session")
+def accelerations_near_reference():
+    """`check(acc, n)`: within twice the float64 bound of the C reference (large N)."""
+
+    def check(acc, n):
+        expected, magnitude = float64_reference(n)
+        excess = np.abs(acc - expected) / (2 * acceleration_tolerance(n, magnitude))
+        assert excess.max() <= 1, f"N = {n}: error up to {excess.max():.3g} times the bound"
+
+    return check
 
 
 @pytest.fixture(scope="session")

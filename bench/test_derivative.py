@@ -67,6 +67,35 @@ def test_derivative(timed, backend, n, state_of, accelerations_match):
     accelerations_match(rate[1], n)
 
 
+# Past the matrix, where the scale-out backend can start to pay (README, "Past one
+# machine"): the backends of the crossover table, checked against the C reference in
+# float64 (an extended-precision sum at this N takes a minute).
+LARGE_N = 20000
+AT_SCALE = ("c-reference", "numba", "numba-parallel", "simd", "simd-parallel", "dask")
+
+
+def test_derivative_at_scale(timed, backend, state_of, accelerations_near_reference):
+    n = LARGE_N
+    if backend not in AT_SCALE:
+        pytest.skip(f"N = {n} times only the crossover table's backends: {', '.join(AT_SCALE)}")
+    pos, vel, mass = state_of(n)
+    state = np.stack((pos, vel))
+    rate = np.empty_like(state)
+    derivatives_into = kernels.get(backend).derivatives_into
+    derivatives_into(state, mass, rate)
+    accelerations_near_reference(rate[1], n)
+    rate[:] = np.nan
+    label = {
+        "workload": f"derivative-n{n}",
+        "kind": "derivative",
+        "backend": backend,
+        "n": n,
+        "calls": 1,
+    }
+    timed(**label)(derivatives_into, state, mass, rate)
+    accelerations_near_reference(rate[1], n)
+
+
 # A few steps of the whole run at the sizes where the pair arithmetic decides: the same
 # derivative, with no Python between the calls (run_rk2(..., whole_run=True)).
 RUN = {"tend": 0.002, "tframe": 0.001, "dt": 0.001}  # 2 frames, 2 steps: 4 derivative calls

@@ -94,14 +94,19 @@ def format_table(rows, verdicts=()):
     return "\n".join(out)
 
 
+# Beyond the twins: where the cluster backend overtakes the Numba backends on one machine.
+CROSSOVERS = (*PARALLEL_TWINS.items(), ("dask", "numba"), ("dask", "numba-parallel"))
+
+
 def format_crossover(rows):
-    """Per N, how many times faster each parallel variant is than its serial twin, and
-    the N from which it stays faster (its crossover), from the derivative workloads."""
+    """Per N, how many times faster each parallel variant is than its serial twin (and
+    dask than numba and numba-parallel), and the N from which it stays faster (its
+    crossover), from the derivative workloads."""
     derivative = {(r.backend, r.n): r.time for r in rows if r.kind == "derivative"}
     sizes = sorted({n for _, n in derivative})
-    header = ["parallel variant", "serial twin", *(f"N={n}" for n in sizes), "faster from N"]
+    header = ["parallel variant", "against", *(f"N={n}" for n in sizes), "faster from N"]
     lines = []
-    for parallel, twin in PARALLEL_TWINS.items():
+    for parallel, twin in CROSSOVERS:
         both = [n for n in sizes if (parallel, n) in derivative and (twin, n) in derivative]
         if not both:
             continue
@@ -123,7 +128,10 @@ def format_crossover(rows):
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
-    title = "Parallel variants against their serial twins (speedup per N, one derivative call):"
+    title = (
+        "Parallel variants against their serial twins, and dask against numba and "
+        "numba-parallel (speedup per N, one derivative call):"
+    )
     return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
 
 
