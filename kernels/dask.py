@@ -1,8 +1,8 @@
 """Dask distributed: the limit kernel's rows of the pair triangle dealt out to a cluster.
 
-Past one machine. Each call sends the positions and masses once to every worker (a
-broadcast, not once per task), deals the triangle's rows out in contiguous blocks of
-equal pair work, one per worker, runs each block with the limit kernel's row-range entry
+Past one machine. Each call deals the triangle's rows out in contiguous blocks of equal
+pair work, one per worker, sends the positions and masses once to every worker (with its
+block's task), runs each block with the limit kernel's row-range entry
 point (`kernels.simd.rows`, the same compiled kernel as the `simd` backend), and sums the
 blocks' partial accelerations into the caller's buffer.
 
@@ -101,10 +101,18 @@ def close():
         _client = _cluster = None
 
 
+def worker_info(c):
+    """Every worker's info (newer distributed lists only 5 unless asked for all)."""
+    try:
+        return c.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # distributed before n_workers existed lists them all
+        return c.scheduler_info()["workers"]
+
+
 def describe():
     """Which cluster the calls run on: kind, scheduler address, workers, threads."""
     c = client()
-    workers = c.scheduler_info()["workers"].values()
+    workers = worker_info(c).values()
     return {
         "cluster": "embedded LocalCluster" if _cluster is not None else "configured scheduler",
         "address": c.scheduler.address,
@@ -136,7 +144,7 @@ def block_accelerations(positions, mass, first, last):
 def derivatives(state, mass, rate):
     """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
     n = state.shape[1]
-    workers = len(client().scheduler_info()["workers"])
+    workers = len(worker_info(client()))
     acc = run_blocks(np.ascontiguousarray(state[0].T), mass, row_blocks(n, max(workers, 1)))
     rate[0] = state[1]
     rate[1] = acc.T
@@ -151,27 +159,51 @@ def run_blocks(positions, mass, blocks, workers=None):
     c = client()
     timeout = call_timeout()
     deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _attempt(c, positions, mass, blocks, workers, deadline)
+        except TimeoutError as exc:
+            raise TimeoutError(
+                f"dask: a derivative call for {positions.shape[1]} bodies did not finish in "
+                f"{timeout:g} s on the cluster at {c.scheduler.address} "
+                f"({len(worker_info(c))} workers now: {exc}); are its workers alive? "
+                "(NBODY_BENCH_DASK_TIMEOUT sets the limit)"
+            ) from exc
+        except distributed.KilledWorker as exc:
+            raise RuntimeError(
+                f"dask: the workers running a block of rows kept dying ({exc}); the call "
+                "was given up"
+            ) from exc
+        except OSError as exc:
+            # A connection closed mid-call (a worker or the scheduler's link to it went
+            # away): the scheduler drops the worker and reassigns its work, so the call
+            # goes again, on the workers left, until the time limit.
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"dask: a derivative call for {positions.shape[1]} bodies did not finish "
+                    f"in {timeout:g} s on the cluster at {c.scheduler.address}: workers kept "
+                    f"dropping out ({exc})"
+                ) from exc
+            time.sleep(0.1)
+
+
+def _attempt(c, positions, mass, blocks, workers, deadline):
+    """One try of run_blocks; its tasks are cancelled whatever happens."""
+
+    def left():
+        return max(deadline - time.monotonic(), 0.0)
+
+    # The positions and masses travel with each worker's one task, through the scheduler,
+    # which knows which workers are alive and reassigns a lost worker's task: so they
+    # reach each worker once a call. (A broadcast scatter straight to the workers was
+    # tried: sent to a worker that had just died, it hung for distributed's 30 s connect
+    # timeout in about 1 call of 12 in the test that kills a worker mid-call.)
     futures = []
     try:
-        futures += c.scatter(
-            [positions, mass], broadcast=True, hash=False, timeout=timeout, workers=workers
-        )
-        shared = futures[:]
         futures += [
-            c.submit(block_accelerations, *shared, first, last, pure=False, workers=workers)
+            c.submit(block_accelerations, positions, mass, first, last, pure=False, workers=workers)
             for first, last in blocks
         ]
-        return sum(f.result(timeout=max(deadline - time.monotonic(), 0.0)) for f in futures[2:])
-    except TimeoutError as exc:
-        raise TimeoutError(
-            f"dask: a derivative call for {positions.shape[1]} bodies did not finish in "
-            f"{timeout:g} s on the cluster at {c.scheduler.address} "
-            f"({len(c.scheduler_info()['workers'])} workers now: {exc}); are its workers "
-            "alive? (NBODY_BENCH_DASK_TIMEOUT sets the limit)"
-        ) from exc
-    except distributed.KilledWorker as exc:
-        raise RuntimeError(
-            f"dask: the workers running a block of rows kept dying ({exc}); the call was given up"
-        ) from exc
+        return sum(f.result(timeout=left()) for f in futures)
     finally:
         c.cancel(futures)

@@ -72,7 +72,7 @@ def measure(n, calls=5):
     from kernels import simd
 
     cluster = kd.describe()
-    everyone = sorted(kd.client().scheduler_info()["workers"])
+    everyone = sorted(kd.worker_info(kd.client()))
     if not everyone:
         raise RuntimeError(f"the cluster at {cluster['address']} has no workers")
     pos, _, mass = kernels.initial_conditions(n, seed=n)
