@@ -1,21 +1,23 @@
 """Numba: the pair loop compiled by `@njit`, past the lecture.
 
-Two loops, each where it is fastest (the switch is at SMALL bodies, measured): for a few
-bodies, every pair (i, j) twice, a loop of plain sums that LLVM vectorizes with no set-up;
-for many, Newton's third law (each pair once, i < j, its force added to i and taken from
-j), which halves the work. LLVM vectorizes that second loop only when each row works on
-array slices, which cost a little to make, hence the small-N loop. The row function is
-inlined into the loop over rows (`inline="always"`): a call per row passing seven array
-slices had cost more than the row itself (0.73 of the C reference at N = 1000, 0.95
-inlined). Two rows per sweep, as in the limit kernel, measured the same natively, but
-in the portable build (NUMBA_CPU_NAME=generic) its code loaded from Numba's cache ran
-25% slower than freshly compiled, which one row per sweep does not.
+Two loops, each where it is fastest (the switch is at `SMALL` bodies, measured per vector
+width): for a few bodies, every pair (i, j) twice, a loop of plain sums that LLVM
+vectorizes with no set-up; for many, Newton's third law (each pair once, i < j, its force
+added to i and taken from j), which halves the work. LLVM vectorizes that second loop
+only when each row works on array slices, which cost a little to make, hence the small-N
+loop. The row function is inlined into the loop over rows (`inline="always"`): a call per
+row passing seven array slices had cost more than the row itself (0.73 of the C reference
+at N = 1000, 0.95 inlined).
 
-Coordinates are copied to structure-of-arrays form (x, y, z) first. The fast-math flags
-leave out `nnan` and `ninf`: a collision must still give inf/nan for the caller to
-detect; `error_model="numpy"` keeps a division by zero an inf rather than a check that
-blocks vectorization. `cache=True` keeps the machine code on disk, so only the first
-process on a machine pays the compile; benchmarks warm it up before timing.
+The kernels take 2-D arrays, positions (rows x, y, z) and accelerations (rows ax, ay,
+az), and `derivatives` copies the (2, n, 3) state in and out in its own loops: passing
+seven 1-D rows from function to function, and a copy helper per direction, had cost
+a quarter of a call at N = 20 (the C reference's whole call took 0.64 us there).
+
+The fast-math flags leave out `nnan` and `ninf`: a collision must still give inf/nan for
+the caller to detect; `error_model="numpy"` keeps a division by zero an inf rather than a
+check that blocks vectorization. `cache=True` keeps the machine code on disk, so only the
+first process on a machine pays the compile; benchmarks warm it up before timing.
 """
 
 import numpy as np
@@ -23,7 +25,9 @@ import numpy as np
 from .errors import BackendUnavailable
 
 try:
+    import llvmlite.binding
     from numba import njit, prange
+    from numba.core import config
 except ImportError as exc:
     raise BackendUnavailable(
         f"numba is not installed ({exc}); fix: pip install numba "
@@ -31,30 +35,55 @@ except ImportError as exc:
     ) from exc
 
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-SMALL = 200  # all_pairs is the faster below about 200 bodies (measured on AMD Zen 5)
+
+
+def vector_bits():
+    """The widest float vectors Numba generates code for here: 512, 256 or 128 bits.
+
+    Numba compiles for the CPU features NUMBA_CPU_FEATURES names, or with
+    NUMBA_CPU_NAME=generic for none beyond x86-64's SSE2, or else for this CPU's own.
+    """
+    features = config.CPU_FEATURES
+    if features is None:
+        features = llvmlite.binding.get_host_cpu_features().flatten()
+    enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
+    if "avx512f" in enabled:
+        return 512
+    if "avx" in enabled:
+        return 256
+    return 128
+
+
+# Below SMALL bodies all_pairs is the faster loop, measured in one process per width on
+# AMD Zen 5 (the 256- and 128-bit rows through NUMBA_CPU_FEATURES / NUMBA_CPU_NAME): the
+# two loops cross near 85 bodies with AVX-512 and near 24 with AVX2; with SSE2 only,
+# LLVM leaves all_pairs scalar and half_pairs is the faster from 8 bodies.
+SMALL = {512: 80, 256: 24, 128: 0}[vector_bits()]
+
 jit = njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 inlined = njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
 
 
-def all_pairs_loop(x, y, z, m, ax, ay, az):
-    """Every pair twice; compiled here serially and by numba_parallel over threads
-    (`prange` is a plain `range` in a function compiled without parallel=True)."""
-    n = x.shape[0]
+def all_pairs_loop(p, m, a):
+    """a = the accelerations, every pair twice, for positions p (rows x, y, z); compiled
+    here serially and by numba_parallel over threads (`prange` is a plain `range` in a
+    function compiled without parallel=True)."""
+    n = p.shape[1]
     for i in prange(n):
-        xi, yi, zi = x[i], y[i], z[i]
+        xi, yi, zi = p[0, i], p[1, i], p[2, i]
         sx = sy = sz = 0.0
         for j in range(n):
-            dx = x[j] - xi
-            dy = y[j] - yi
-            dz = z[j] - zi
+            dx = p[0, j] - xi
+            dy = p[1, j] - yi
+            dz = p[2, j] - zi
             r2 = dx * dx + dy * dy + dz * dz
             s = m[j] / (r2 * np.sqrt(r2)) if j != i else 0.0
             sx += s * dx
             sy += s * dy
             sz += s * dz
-        ax[i] = sx
-        ay[i] = sy
-        az[i] = sz
+        a[0, i] = sx
+        a[1, i] = sy
+        a[2, i] = sz
 
 
 all_pairs = jit(all_pairs_loop)
@@ -82,10 +111,11 @@ def pair_row(xi, yi, zi, mi, x, y, z, m, ax, ay, az):
 
 
 @jit
-def half_pairs(x, y, z, m, ax, ay, az):
-    ax[:] = 0.0
-    ay[:] = 0.0
-    az[:] = 0.0
+def half_pairs(p, m, a):
+    """a = the accelerations, each pair once (Newton's third law), for positions p."""
+    x, y, z = p[0], p[1], p[2]
+    ax, ay, az = a[0], a[1], a[2]
+    a[:] = 0.0
     for i in range(x.shape[0]):
         j = i + 1
         sx, sy, sz = pair_row(
@@ -97,44 +127,39 @@ def half_pairs(x, y, z, m, ax, ay, az):
 
 
 @jit
-def to_columns(pos, work):
-    """Copy (n, 3) positions into rows 0-2 of the (6, n) scratch array: x, y, z."""
-    for i in range(pos.shape[0]):
-        work[0, i] = pos[i, 0]
-        work[1, i] = pos[i, 1]
-        work[2, i] = pos[i, 2]
+def pair_accelerations(p, m, a):
+    """a (3, n) = the accelerations for positions p (rows 0-2 x, y, z) and masses m."""
+    if p.shape[1] < SMALL:
+        all_pairs(p, m, a)
+    else:
+        half_pairs(p, m, a)
 
 
-@jit
-def from_columns(work, acc):
-    """Copy rows 3-5 of the scratch array (ax, ay, az) into (n, 3) accelerations."""
-    for i in range(acc.shape[0]):
-        acc[i, 0] = work[3, i]
-        acc[i, 1] = work[4, i]
-        acc[i, 2] = work[5, i]
+@inlined
+def to_columns(state, p):
+    """p (3, n) = the positions of the (2, n, 3) state, one row per coordinate."""
+    for i in range(state.shape[1]):
+        p[0, i] = state[0, i, 0]
+        p[1, i] = state[0, i, 1]
+        p[2, i] = state[0, i, 2]
 
 
-@jit
-def pair_accelerations(pos, mass, acc, work):
-    """acc = the accelerations for positions pos; work is a (6, n) scratch array."""
-    to_columns(pos, work)
-    pairs(work[0], work[1], work[2], mass, work[3], work[4], work[5])
-    from_columns(work, acc)
+@inlined
+def to_rate(state, a, rate):
+    """rate[0] = the state's velocities, rate[1] = the (3, n) accelerations a, as (n, 3)."""
+    for i in range(state.shape[1]):
+        for c in range(3):
+            rate[0, i, c] = state[1, i, c]
+            rate[1, i, c] = a[c, i]
 
 
 @jit
 def derivatives(state, mass, rate):
     """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
-    rate[0] = state[1]
-    pair_accelerations(state[0], mass, rate[1], np.empty((6, state.shape[1])))
-
-
-@jit
-def pairs(x, y, z, m, ax, ay, az):
-    if x.shape[0] < SMALL:
-        all_pairs(x, y, z, m, ax, ay, az)
-    else:
-        half_pairs(x, y, z, m, ax, ay, az)
+    work = np.empty((2, 3, state.shape[1]))
+    to_columns(state, work[0])
+    pair_accelerations(work[0], mass, work[1])
+    to_rate(state, work[1], rate)
 
 
 @jit
@@ -156,12 +181,12 @@ def integrate(initial, mass, steps, frame_ends, frames):
     for k in range(frame_ends.shape[0]):
         for s in range(start, frame_ends[k]):
             h = steps[s]
-            pairs(y[0], y[1], y[2], mass, acc[0], acc[1], acc[2])
+            pair_accelerations(y, mass, acc)
             for c in range(3):
                 for i in range(n):
                     mid[c, i] = y[c, i] + y[3 + c, i] * (0.5 * h)
                     mid[3 + c, i] = y[3 + c, i] + acc[c, i] * (0.5 * h)
-            pairs(mid[0], mid[1], mid[2], mass, acc[0], acc[1], acc[2])
+            pair_accelerations(mid, mass, acc)
             for c in range(3):
                 for i in range(n):
                     y[c, i] = y[c, i] + mid[3 + c, i] * h

@@ -9,7 +9,7 @@ The number of threads is Numba's (one per core; NUMBA_NUM_THREADS sets it).
 """
 
 # The serial backend first: without numba it raises BackendUnavailable, saying how to fix it.
-from .numba import FASTMATH, SMALL, all_pairs_loop, from_columns, jit, pair_row, to_columns  # noqa: I001
+from .numba import FASTMATH, SMALL, all_pairs_loop, jit, pair_row, to_columns, to_rate  # noqa: I001
 
 import threading
 
@@ -30,7 +30,8 @@ all_pairs = parallel_jit(all_pairs_loop)
 
 
 @parallel_jit
-def half_pairs(x, y, z, m, ax, ay, az):
+def half_pairs(p, m, a):
+    x, y, z = p[0], p[1], p[2]
     n = x.shape[0]
     partial = np.zeros((get_num_threads(), 3, n))
     for task in prange((n + 1) // 2):
@@ -58,9 +59,9 @@ def half_pairs(x, y, z, m, ax, ay, az):
             if last == first:  # the middle row of an odd n comes once
                 break
     for i in prange(n):
-        ax[i] = partial[:, 0, i].sum()
-        ay[i] = partial[:, 1, i].sum()
-        az[i] = partial[:, 2, i].sum()
+        a[0, i] = partial[:, 0, i].sum()
+        a[1, i] = partial[:, 1, i].sum()
+        a[2, i] = partial[:, 2, i].sum()
 
 
 # Numba's own thread pool is entered by one caller at a time: its fallback threading layer
@@ -77,11 +78,10 @@ def derivatives(state, mass, rate):
 
 @njit(fastmath=FASTMATH, error_model="numpy")
 def _derivatives(state, mass, rate):
-    rate[0] = state[1]
-    work = np.empty((6, state.shape[1]))
-    to_columns(state[0], work)
+    work = np.empty((2, 3, state.shape[1]))
+    to_columns(state, work[0])
     if state.shape[1] < SMALL:
-        all_pairs(work[0], work[1], work[2], mass, work[3], work[4], work[5])
+        all_pairs(work[0], mass, work[1])
     else:
-        half_pairs(work[0], work[1], work[2], mass, work[3], work[4], work[5])
-    from_columns(work, rate[1])
+        half_pairs(work[0], mass, work[1])
+    to_rate(state, work[1], rate)
