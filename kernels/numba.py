@@ -58,7 +58,8 @@ def vector_bits():
 # AMD Zen 5 (the 256- and 128-bit rows through NUMBA_CPU_FEATURES / NUMBA_CPU_NAME): the
 # two loops cross near 85 bodies with AVX-512 and near 24 with AVX2; with SSE2 only,
 # LLVM leaves all_pairs scalar and half_pairs is the faster from 8 bodies.
-SMALL = {512: 80, 256: 24, 128: 0}[vector_bits()]
+SMALL_BY_WIDTH = {512: 80, 256: 24, 128: 0}
+SMALL = SMALL_BY_WIDTH[vector_bits()]
 
 jit = njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 inlined = njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
