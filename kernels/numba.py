@@ -11,8 +11,8 @@ at N = 1000, 0.95 inlined).
 
 The kernels take 2-D arrays, positions (rows x, y, z) and accelerations (rows ax, ay,
 az), and `derivatives` copies the (2, n, 3) state in and out in its own loops: passing
-seven 1-D rows from function to function, and a copy helper per direction, had cost
-a quarter of a call at N = 20 (the C reference's whole call took 0.64 us there).
+seven 1-D rows from function to function, and a copy helper per direction, had made a
+call at N = 20 take 0.86 us (0.70 us now, the C reference's 0.64-0.67 us).
 
 The fast-math flags leave out `nnan` and `ninf`: a collision must still give inf/nan for
 the caller to detect; `error_model="numpy"` keeps a division by zero an inf rather than a
