@@ -1,13 +1,15 @@
 """Numba: the pair loop compiled by `@njit`, past the lecture.
 
 Two loops, each where it is fastest (the switch is at `SMALL` bodies, measured per vector
-width): for a few bodies, every pair (i, j) twice, a loop of plain sums that LLVM
+level): for a few bodies, every pair (i, j) twice, a loop of plain sums that LLVM
 vectorizes with no set-up; for many, Newton's third law (each pair once, i < j, its force
 added to i and taken from j), which halves the work. LLVM vectorizes that second loop
 only when each row works on array slices, which cost a little to make, hence the small-N
 loop. The row function is inlined into the loop over rows (`inline="always"`): a call per
 row passing seven array slices had cost more than the row itself (0.73 of the C reference
-at N = 1000, 0.95 inlined).
+at N = 1000, 0.95 inlined). Two rows per sweep, as in the limit kernel, measured the same
+natively, but in the portable build (NUMBA_CPU_NAME=generic) its code loaded from Numba's
+cache ran 25% slower than freshly compiled, which one row per sweep does not.
 
 The kernels take 2-D arrays, positions (rows x, y, z) and accelerations (rows ax, ay,
 az), and `derivatives` copies the (2, n, 3) state in and out in its own loops: passing
@@ -37,29 +39,31 @@ except ImportError as exc:
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-def vector_bits():
-    """The widest float vectors Numba generates code for here: 512, 256 or 128 bits.
+def vector_level():
+    """The vector instructions Numba's pair loops get here: "avx512", "avx2" or "sse2".
 
     Numba compiles for the CPU features NUMBA_CPU_FEATURES names, or with
     NUMBA_CPU_NAME=generic for none beyond x86-64's SSE2, or else for this CPU's own.
+    AVX without AVX2 counts as "sse2": below AVX2, LLVM keeps the square root scalar
+    (README, "Numba against C"), so the loops behave as with SSE2.
     """
     features = config.CPU_FEATURES
     if features is None:
         features = llvmlite.binding.get_host_cpu_features().flatten()
     enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
     if "avx512f" in enabled:
-        return 512
-    if "avx" in enabled:
-        return 256
-    return 128
+        return "avx512"
+    if "avx2" in enabled:
+        return "avx2"
+    return "sse2"
 
 
-# Below SMALL bodies all_pairs is the faster loop, measured in one process per width on
-# AMD Zen 5 (the 256- and 128-bit rows through NUMBA_CPU_FEATURES / NUMBA_CPU_NAME): the
-# two loops cross near 85 bodies with AVX-512 and near 24 with AVX2; with SSE2 only,
-# LLVM leaves all_pairs scalar and half_pairs is the faster from 8 bodies.
-SMALL_BY_WIDTH = {512: 80, 256: 24, 128: 0}
-SMALL = SMALL_BY_WIDTH[vector_bits()]
+# Below SMALL bodies all_pairs is the faster loop, measured in one process per level on
+# AMD Zen 5 (avx2 and sse2 through NUMBA_CPU_FEATURES / NUMBA_CPU_NAME): the two loops
+# cross near 85 bodies with AVX-512 and near 24 with AVX2; with SSE2 only, LLVM leaves
+# all_pairs scalar and half_pairs is the faster from 8 bodies.
+SMALL_BY_LEVEL = {"avx512": 80, "avx2": 24, "sse2": 0}
+SMALL = SMALL_BY_LEVEL[vector_level()]
 
 jit = njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 inlined = njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
