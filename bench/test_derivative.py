@@ -45,14 +45,18 @@ def test_derivative(timed, backend, n, state_of, accelerations_match):
     smallest, why = SMALLEST.get(backend, (0, ""))
     if n < smallest:
         pytest.skip(f"{backend} at N = {n}: {why}")
-    pos, vel, mass = state_of(n)
+    check_then_time(timed, backend, *state_of(n), accelerations_match)
+
+
+def check_then_time(timed, backend, pos, vel, mass, check):
+    """One untimed call, checked by check(acc, n), which also compiles (Numba) and starts
+    pools (multiprocessing); then the timed calls into a cleared buffer, checked again."""
+    n = len(mass)
     state = np.stack((pos, vel))
     rate = np.empty_like(state)
     derivatives_into = kernels.get(backend).derivatives_into
-
-    # Untimed first: checks the answer, compiles (Numba), starts pools (multiprocessing).
     derivatives_into(state, mass, rate)
-    accelerations_match(rate[1], n)
+    check(rate[1], n)
     np.testing.assert_array_equal(rate[0], vel)
 
     rate[:] = np.nan
@@ -64,7 +68,7 @@ def test_derivative(timed, backend, n, state_of, accelerations_match):
         "calls": 1,
     }
     timed(**label)(derivatives_into, state, mass, rate)
-    accelerations_match(rate[1], n)
+    check(rate[1], n)
 
 
 # Past the matrix, where the scale-out backend can start to pay (README, "Past one
@@ -78,22 +82,7 @@ def test_derivative_at_scale(timed, backend, state_of, accelerations_near_refere
     n = LARGE_N
     if backend not in AT_SCALE:
         pytest.skip(f"N = {n} times only the crossover table's backends: {', '.join(AT_SCALE)}")
-    pos, vel, mass = state_of(n)
-    state = np.stack((pos, vel))
-    rate = np.empty_like(state)
-    derivatives_into = kernels.get(backend).derivatives_into
-    derivatives_into(state, mass, rate)
-    accelerations_near_reference(rate[1], n)
-    rate[:] = np.nan
-    label = {
-        "workload": f"derivative-n{n}",
-        "kind": "derivative",
-        "backend": backend,
-        "n": n,
-        "calls": 1,
-    }
-    timed(**label)(derivatives_into, state, mass, rate)
-    accelerations_near_reference(rate[1], n)
+    check_then_time(timed, backend, *state_of(n), accelerations_near_reference)
 
 
 # A few steps of the whole run at the sizes where the pair arithmetic decides: the same
