@@ -36,6 +36,7 @@ except ImportError as exc:
         "(the project's extra: pip install '.[numba]')"
     ) from exc
 
+COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 

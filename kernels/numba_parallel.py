@@ -64,6 +64,9 @@ def half_pairs(p, m, a):
         a[2, i] = partial[:, 2, i].sum()
 
 
+COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
+
+
 # Numba's own thread pool is entered by one caller at a time: its fallback threading layer
 # (workqueue, used where neither OpenMP nor TBB is installed) aborts the whole process
 # when two threads launch parallel work at once, and the work already fills every core.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._boundary import finish, stage
 from .errors import BackendUnavailable, UnknownBackend
 from .state import check_state, closest_pair
 
@@ -32,8 +33,9 @@ BACKENDS = (
 # into the integrator's buffers, `derivatives(state, mass, rate)` (state and rate are
 # (2, n, 3): positions then velocities; it sets rate[0] = velocities, rate[1] =
 # accelerations), and optionally `integrate(...)`, the whole RK2 run in compiled code.
-# All take float64 C-ordered arrays and check nothing. A module that cannot work here
-# raises BackendUnavailable on import, saying how to fix it.
+# All take float64 C-ordered arrays and check nothing. A module whose derivative runs in
+# compiled code only sets COMPILED = True (see Backend.compiled). A module that cannot
+# work here raises BackendUnavailable on import, saying how to fix it.
 _MODULES = {
     "python": "kernels.python",
     "numpy": "kernels.numpy",
@@ -57,12 +59,15 @@ class Backend:
     """A usable backend: `derivatives` checks its input, `derivatives_into` trusts it.
 
     `integrate`, where present, runs a whole RK2 integration in compiled code (see
-    `run_rk2(..., whole_run=True)`).
+    `run_rk2(..., whole_run=True)`). `compiled` says the derivative runs in compiled code
+    only, which raises no NumPy floating-point warnings, so the checked call need not
+    silence them (np.errstate costs as much as a 20-body kernel call).
     """
 
     name: str
     derivatives_into: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
     integrate: Callable | None = None
+    compiled: bool = False
 
     @classmethod
     def from_accelerations(cls, name, accelerations):
@@ -75,19 +80,36 @@ class Backend:
         return cls(name, derivatives_into)
 
     def derivatives(self, pos, vel, mass):
-        """(dpdt, dvdt) for the state; raises ValueError on bad input (see DESIGN.md)."""
-        pos, vel, mass = check_state(pos, vel, mass)
-        state = np.stack((pos, vel))
-        rate = np.empty_like(state)
-        with np.errstate(all="ignore"):
-            self.derivatives_into(state, mass, rate)
-        if not np.isfinite(rate[1]).all():
-            i, j, r = closest_pair(pos)
-            raise FloatingPointError(
-                f"{self.name}: the acceleration is not finite; bodies {i} and {j} are only "
-                f"{r:.3g} apart, too close for float64"
-            )
-        return rate[0], rate[1]
+        """(dpdt, dvdt) for the state; raises ValueError on bad input (see DESIGN.md).
+
+        The boundary of a user's own loop, so its common case costs next to nothing:
+        float64 C-ordered input is checked as it is copied for the kernel, and only a
+        non-finite result is looked into (two bodies at one position, or too close).
+        Anything else goes through `check_state`, which names the fault or converts it.
+        """
+        staged = stage(pos, vel, mass)
+        if staged is None:  # not float64 C-ordered, or a value the checks refuse
+            staged = stage(*check_state(pos, vel, mass))  # check_state's arrays always pass
+        state, owned_mass, rate = staged
+        if self.compiled:
+            self.derivatives_into(state, owned_mass, rate)
+        else:
+            with np.errstate(all="ignore"):  # a collision is caught from the result below
+                self.derivatives_into(state, owned_mass, rate)
+        result = finish(rate)
+        if result is None:
+            self._not_finite(pos, vel, mass, state[0])
+        return result
+
+    def _not_finite(self, pos, vel, mass, positions):
+        """Say why the accelerations are not finite: two bodies at one position (the
+        ValueError of `check_state`), else the two closest bodies, too close for float64."""
+        check_state(pos, vel, mass)
+        i, j, r = closest_pair(positions)
+        raise FloatingPointError(
+            f"{self.name}: the acceleration is not finite; bodies {i} and {j} are only "
+            f"{r:.3g} apart, too close for float64"
+        )
 
 
 def get(name):
@@ -103,7 +125,10 @@ def get(name):
                 _loaded[name] = Backend.from_accelerations(name, module.accelerations)
             else:
                 _loaded[name] = Backend(
-                    name, module.derivatives, getattr(module, "integrate", None)
+                    name,
+                    module.derivatives,
+                    getattr(module, "integrate", None),
+                    compiled=getattr(module, "COMPILED", False),
                 )
         except BackendUnavailable as exc:
             _loaded[name] = exc

@@ -89,10 +89,14 @@ def coincident_pair(pos):
 
 
 def closest_pair(pos):
-    """(i, j, distance) of the two closest bodies, i < j; meant for error reports."""
+    """(i, j, distance) of the two closest bodies, i < j; meant for error reports.
+
+    Distances by hypot, which neither underflows nor overflows: bodies 1e-200 apart, whose
+    squared distance is 0 in float64, are reported 1e-200 apart."""
     best = (0, 0, math.inf)
     for i in range(len(pos) - 1):
-        d = np.sqrt(((pos[i + 1 :] - pos[i]) ** 2).sum(axis=1))
+        dx, dy, dz = (pos[i + 1 :] - pos[i]).T
+        d = np.hypot(np.hypot(dx, dy), dz)
         k = int(np.argmin(d))
         if d[k] < best[2]:
             best = (i, i + 1 + k, float(d[k]))

@@ -133,3 +133,23 @@ def test_collision_in_whole_run_names_bodies_and_time(name):
         kernels.run_rk2(
             *head_on_collision(), tend=2.0, tframe=0.5, dt=0.25, backend=name, whole_run=True
         )
+
+
+@pytest.mark.parametrize("case", BAD_STATES, ids=str)
+def test_every_backend_rejects_bad_state(backend, case):
+    """The checked call's fast path (checks fused into the copy for the kernel, coincident
+    bodies found from the result) refuses what check_state refuses, in every backend."""
+    args, message = BAD_STATES[case]
+    before = snapshot(args)
+    with pytest.raises(ValueError, match=message):
+        kernels.get(backend).derivatives(*args)
+    assert_untouched(args, before)
+
+
+def test_bodies_too_close_for_float64_are_named(backend):
+    """Two bodies 1e-200 apart are not at one position, but their |r|^3 underflows to
+    zero: the call names them and their distance rather than returning inf."""
+    pos = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [1e-200, 0.0, 0.0]])
+    vel, mass = np.zeros((3, 3)), np.ones(3)
+    with pytest.raises(FloatingPointError, match=r"bodies 0 and 2 are only 1e-200 apart"):
+        kernels.get(backend).derivatives(pos, vel, mass)

@@ -10,4 +10,6 @@ except ImportError as exc:
         "project so meson compiles it: pip install --no-build-isolation -e ."
     ) from exc
 
-__all__ = ["derivatives", "integrate"]
+COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
+
+__all__ = ["COMPILED", "derivatives", "integrate"]

@@ -23,6 +23,8 @@ except ImportError as exc:
         fix = "rebuild so meson finds gfortran: rm -rf build, then reinstall (or ./dev test)"
     raise BackendUnavailable(f"{why}; fix: {fix}") from exc
 
+COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
+
 
 # The .T views are the Fortran-ordered (3, n, 2) arrays of the C-ordered (2, n, 3) ones:
 # no copy either way.

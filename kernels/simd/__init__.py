@@ -20,6 +20,7 @@ except ImportError as exc:
         "project so meson compiles it: pip install --no-build-isolation -e ."
     ) from exc
 
+COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
 VARIANTS = _limit.VARIANTS
 
 
@@ -60,4 +61,4 @@ def rows(positions, mass, first, last, acc):
     _limit.rows(VARIANT, positions, mass, first, last, acc)
 
 
-__all__ = ["VARIANT", "VARIANTS", "derivatives", "integrate", "rows"]
+__all__ = ["COMPILED", "VARIANT", "VARIANTS", "derivatives", "integrate", "rows"]

@@ -18,6 +18,8 @@ if not _limit.HAS_THREADS:
         "OpenMP support (gcc has it) and reinstall the project"
     )
 
+COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
+
 
 def derivatives(state, mass, rate):
     """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
