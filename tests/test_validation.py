@@ -153,3 +153,17 @@ def test_bodies_too_close_for_float64_are_named(backend):
     vel, mass = np.zeros((3, 3)), np.ones(3)
     with pytest.raises(FloatingPointError, match=r"bodies 0 and 2 are only 1e-200 apart"):
         kernels.get(backend).derivatives(pos, vel, mass)
+
+
+@pytest.mark.parametrize("n", [5, 90, 300])
+def test_coincident_bodies_named_by_every_loop(backend, n):
+    """The checked call finds two bodies at one position from the kernel's non-finite
+    result, so each loop must give one: all-pairs and third-law loops, SIMD widths and
+    remainders (numba switches loops at 24 or 80 bodies, the limit kernel's vectors take
+    4 or 8 bodies)."""
+    pos, vel, mass = kernels.initial_conditions(n, seed=n)
+    i, j = n // 3, n - 2
+    pos[j] = pos[i]
+    mass[i] = mass[j] = 0.0  # 0 * inf: the pair's own terms are nan, not inf
+    with pytest.raises(ValueError, match=rf"bodies {i} and {j} are at the same position"):
+        kernels.get(backend).derivatives(pos, vel, mass)
