@@ -16,10 +16,16 @@ sort, and the kernel's result already makes it, since such a pair gives 0/0 = na
 `finish` checks the accelerations, and only when they are not finite does the caller
 look for the cause.
 
+A backend whose derivative is a C function (a `Kernel`) is called from here too, by
+`checked`: stage, kernel and finish in one call from Python, with no Python object
+made for the kernel's arguments. At N = 20 that is what a call costs beyond the pair
+loop itself (README, "The checked call").
+
 The loops are in checks.h.
 """
 
 cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetContext, PyCapsule_GetPointer
 
 
 cdef extern from "checks.h" nogil:
@@ -28,6 +34,47 @@ cdef extern from "checks.h" nogil:
     bint all_finite "nbody_all_finite"(const double *values, Py_ssize_t count)
 
 cnp.import_array()
+
+# A backend's derivative as a C function: rate[0] = velocities, rate[1] = accelerations
+# for state (positions, velocities), both (2, n, 3) float64 C-ordered, mass (n,); returns
+# 0, or -1 when out of memory. `context` is the backend's own (the limit kernel's variant).
+ctypedef int (*kernel_function)(const void *context, Py_ssize_t n, const double *state,
+                                const double *mass, double *rate) noexcept nogil
+
+CAPSULE_NAME = "nbody_bench.kernel"  # the name a backend's capsule of a kernel_function has
+# From this many bodies the GIL is released around the kernel, so other threads run
+# meanwhile; below it, releasing and taking it back would cost more than the pairs.
+cdef Py_ssize_t GIL_FREE_FROM = 64
+
+
+cdef class Kernel:
+    """A backend's derivative as a C function, for `checked`.
+
+    Made from a capsule named CAPSULE_NAME (a compiled extension's; its context, if any,
+    is passed to every call) or, with `Kernel.at`, from a function's address (Numba's
+    cfunc, a Fortran bind(C) function found through ctypes) and the object that keeps it
+    alive.
+    """
+
+    cdef kernel_function function
+    cdef const void *context
+    cdef readonly object owner
+
+    def __init__(self, capsule):
+        self.function = <kernel_function> PyCapsule_GetPointer(capsule, b"nbody_bench.kernel")
+        self.context = PyCapsule_GetContext(capsule)
+        self.owner = capsule
+
+    @staticmethod
+    def at(size_t address, owner):
+        """The kernel_function at `address`, which `owner` keeps alive."""
+        if address == 0:
+            raise ValueError("a kernel's address cannot be 0")
+        cdef Kernel kernel = Kernel.__new__(Kernel)
+        kernel.function = <kernel_function> address
+        kernel.context = NULL
+        kernel.owner = owner
+        return kernel
 
 
 cdef inline bint is_plain(object a, int ndim):
@@ -42,6 +89,10 @@ cdef inline bint is_plain(object a, int ndim):
         and cnp.PyArray_ISCARRAY_RO(array)
         and cnp.PyArray_ISNOTSWAPPED(array)
     )
+
+
+cdef inline const double *data(cnp.ndarray a) noexcept nogil:
+    return <const double *> cnp.PyArray_DATA(a)
 
 
 def stage(pos, vel, mass):
@@ -70,20 +121,31 @@ def stage(pos, vel, mass):
     cdef cnp.ndarray rate = cnp.PyArray_EMPTY(3, dims, cnp.NPY_DOUBLE, 0)
     cdef cnp.ndarray masses = cnp.PyArray_EMPTY(1, &dims[1], cnp.NPY_DOUBLE, 0)
     cdef double *target = <double *> cnp.PyArray_DATA(state)
+    cdef const double *p = data(pos)
+    cdef const double *v = data(vel)
+    cdef const double *m = data(mass)
     cdef bint valid
     with nogil:
         valid = (
-            copy_finite(<const double *> cnp.PyArray_DATA(<cnp.ndarray> pos), target, 3 * n)
-            & copy_finite(<const double *> cnp.PyArray_DATA(<cnp.ndarray> vel), target + 3 * n, 3 * n)
-            & copy_masses(
-                <const double *> cnp.PyArray_DATA(<cnp.ndarray> mass),
-                <double *> cnp.PyArray_DATA(masses),
-                n,
-            )
+            copy_finite(p, target, 3 * n)
+            & copy_finite(v, target + 3 * n, 3 * n)
+            & copy_masses(m, <double *> cnp.PyArray_DATA(masses), n)
         )
     if not valid:
         return None
     return state, masses, rate
+
+
+cdef object views_if_finite(cnp.ndarray rate):
+    """(rate[0], rate[1]), or None if an acceleration (in rate[1]) is not finite."""
+    cdef Py_ssize_t half = cnp.PyArray_SIZE(rate) // 2
+    cdef const double *acc = data(rate) + half
+    cdef bint finite
+    with nogil:
+        finite = all_finite(acc, half)
+    if not finite:
+        return None
+    return rate[0], rate[1]
 
 
 def finish(rate):
@@ -91,11 +153,27 @@ def finish(rate):
     `stage`, or None if an acceleration is not finite."""
     if not is_plain(rate, 3):
         raise TypeError("finish takes the rate array that stage made")
-    cdef Py_ssize_t half = cnp.PyArray_SIZE(<cnp.ndarray> rate) // 2
-    cdef const double *acc = <const double *> cnp.PyArray_DATA(<cnp.ndarray> rate) + half
-    cdef bint finite
-    with nogil:
-        finite = all_finite(acc, half)
-    if not finite:
+    return views_if_finite(rate)
+
+
+def checked(Kernel kernel not None, pos, vel, mass):
+    """(dpdt, dvdt) from `kernel`, or None where `stage` or `finish` gives None: the input
+    needs the slow path, or the result is not finite and its cause must be found."""
+    staged = stage(pos, vel, mass)
+    if staged is None:
         return None
-    return rate[0], rate[1]
+    cdef cnp.ndarray state, masses, rate
+    state, masses, rate = <tuple> staged
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(state)[1]
+    cdef const double *s = data(state)
+    cdef const double *m = data(masses)
+    cdef double *out = <double *> cnp.PyArray_DATA(rate)
+    cdef int status
+    if n >= GIL_FREE_FROM:
+        with nogil:
+            status = kernel.function(kernel.context, n, s, m, out)
+    else:
+        status = kernel.function(kernel.context, n, s, m, out)
+    if status != 0:
+        raise MemoryError(f"no memory for the derivative of {n} bodies")
+    return views_if_finite(rate)

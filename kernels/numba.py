@@ -24,11 +24,12 @@ first process on a machine pays the compile; benchmarks warm it up before timing
 
 import numpy as np
 
+from ._boundary import Kernel
 from .errors import BackendUnavailable
 
 try:
     import llvmlite.binding
-    from numba import njit, prange
+    from numba import carray, cfunc, njit, prange, types
     from numba.core import config
 except ImportError as exc:
     raise BackendUnavailable(
@@ -166,6 +167,28 @@ def derivatives(state, mass, rate):
     to_columns(state, work[0])
     pair_accelerations(work[0], mass, work[1])
     to_rate(state, work[1], rate)
+
+
+# The derivative as a C function, for the checked call (kernels._boundary.Kernel): a
+# compiled-in call of `derivatives` on the raw buffers, with no dispatch on argument types.
+@cfunc(
+    types.intc(
+        types.voidptr,
+        types.intp,
+        types.CPointer(types.float64),
+        types.CPointer(types.float64),
+        types.CPointer(types.float64),
+    ),
+    cache=True,
+    fastmath=FASTMATH,
+    error_model="numpy",
+)
+def kernel(context, n, state, mass, rate):
+    derivatives(carray(state, (2, n, 3)), carray(mass, n), carray(rate, (2, n, 3)))
+    return 0
+
+
+KERNEL = Kernel.at(kernel.address, kernel)
 
 
 @jit

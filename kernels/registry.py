@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._boundary import finish, stage
+from ._boundary import Kernel, checked, finish, stage
 from .errors import BackendUnavailable, UnknownBackend
 from .state import check_state, closest_pair
 
@@ -34,8 +34,9 @@ BACKENDS = (
 # (2, n, 3): positions then velocities; it sets rate[0] = velocities, rate[1] =
 # accelerations), and optionally `integrate(...)`, the whole RK2 run in compiled code.
 # All take float64 C-ordered arrays and check nothing. A module whose derivative runs in
-# compiled code only sets COMPILED = True (see Backend.compiled). A module that cannot
-# work here raises BackendUnavailable on import, saying how to fix it.
+# compiled code only sets COMPILED = True (see Backend.compiled), and one that has it as a
+# C function, KERNEL (a kernels._boundary.Kernel). A module that cannot work here raises
+# BackendUnavailable on import, saying how to fix it.
 _MODULES = {
     "python": "kernels.python",
     "numpy": "kernels.numpy",
@@ -61,13 +62,16 @@ class Backend:
     `integrate`, where present, runs a whole RK2 integration in compiled code (see
     `run_rk2(..., whole_run=True)`). `compiled` says the derivative runs in compiled code
     only, which raises no NumPy floating-point warnings, so the checked call need not
-    silence them (np.errstate costs as much as a 20-body kernel call).
+    silence them (np.errstate costs as much as a 20-body kernel call). `kernel`, where
+    present, is the same derivative as a C function, which the checked call runs from C
+    with no Python object made for its arguments.
     """
 
     name: str
     derivatives_into: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
     integrate: Callable | None = None
     compiled: bool = False
+    kernel: Kernel | None = None
 
     @classmethod
     def from_accelerations(cls, name, accelerations):
@@ -87,6 +91,11 @@ class Backend:
         non-finite result is looked into (two bodies at one position, or too close).
         Anything else goes through `check_state`, which names the fault or converts it.
         """
+        if self.kernel is not None:
+            result = checked(self.kernel, pos, vel, mass)
+            if result is not None:
+                return result
+            # The input needs converting or naming, or the result looking into: below.
         staged = stage(pos, vel, mass)
         if staged is None:  # not float64 C-ordered, or a value the checks refuse
             staged = stage(*check_state(pos, vel, mass))  # check_state's arrays always pass
@@ -129,6 +138,7 @@ def get(name):
                     module.derivatives,
                     getattr(module, "integrate", None),
                     compiled=getattr(module, "COMPILED", False),
+                    kernel=getattr(module, "KERNEL", None),
                 )
         except BackendUnavailable as exc:
             _loaded[name] = exc

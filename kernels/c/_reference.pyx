@@ -1,6 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Thin wrapper of the C reference kernel in nbody.c."""
 
+from cpython.pycapsule cimport PyCapsule_New
+
 cdef extern from "nbody.h":
     int nbody_derivatives(Py_ssize_t n, const double *state, const double *mass, double *rate) nogil
     int nbody_integrate(Py_ssize_t n, const double *initial, const double *mass,
@@ -25,3 +27,12 @@ def integrate(const double[:, :, ::1] initial, const double[::1] mass, const dou
                                  &frame_ends[0], frame_ends.shape[0], &frames[0, 0, 0])
     if status != 0:
         raise MemoryError(f"nbody_integrate: no memory for {initial.shape[1]} bodies")
+
+
+cdef int kernel(const void *context, Py_ssize_t n, const double *state, const double *mass,
+                double *rate) noexcept nogil:
+    return nbody_derivatives(n, state, mass, rate)
+
+
+# The derivative for the checked call (kernels._boundary.Kernel).
+KERNEL_CAPSULE = PyCapsule_New(<void *> kernel, b"nbody_bench.kernel", NULL)

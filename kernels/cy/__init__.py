@@ -1,9 +1,10 @@
 """The Cython backend (`_nbody.pyx`, compiled by the meson build)."""
 
+from .._boundary import Kernel
 from ..errors import BackendUnavailable
 
 try:
-    from ._nbody import derivatives, integrate
+    from ._nbody import KERNEL_CAPSULE, derivatives, integrate
 except ImportError as exc:
     raise BackendUnavailable(
         f"the Cython extension kernels.cy._nbody is not built ({exc}); fix: reinstall the "
@@ -11,5 +12,6 @@ except ImportError as exc:
     ) from exc
 
 COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
+KERNEL = Kernel(KERNEL_CAPSULE)  # the derivative as a C function, for the checked call
 
-__all__ = ["COMPILED", "derivatives", "integrate"]
+__all__ = ["COMPILED", "KERNEL", "derivatives", "integrate"]

@@ -8,12 +8,15 @@ structure-of-arrays copies of the coordinates let the C compiler vectorize the p
 instead of raising (the caller checks).
 """
 
+from cpython.pycapsule cimport PyCapsule_New
 from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
-cdef int pair_accelerations(Py_ssize_t n, const double[:, ::1] pos, const double[::1] mass,
-                            double[:, ::1] acc) noexcept nogil:
-    """acc = the accelerations for positions pos; returns -1 when out of memory."""
+cdef int pair_accelerations(Py_ssize_t n, const double *pos, const double *mass,
+                            double *acc) noexcept nogil:
+    """acc = the accelerations for positions pos, both (n, 3) C-ordered; returns -1 when
+    out of memory."""
     cdef double *buffer = <double *> malloc(6 * n * sizeof(double))
     if buffer == NULL:
         return -1
@@ -26,9 +29,9 @@ cdef int pair_accelerations(Py_ssize_t n, const double[:, ::1] pos, const double
     cdef Py_ssize_t i, j
     cdef double xi, yi, zi, mi, sx, sy, sz, dx, dy, dz, r2, s, sj, si
     for i in range(n):
-        x[i] = pos[i, 0]
-        y[i] = pos[i, 1]
-        z[i] = pos[i, 2]
+        x[i] = pos[3 * i]
+        y[i] = pos[3 * i + 1]
+        z[i] = pos[3 * i + 2]
         ax[i] = 0.0
         ay[i] = 0.0
         az[i] = 0.0
@@ -56,11 +59,23 @@ cdef int pair_accelerations(Py_ssize_t n, const double[:, ::1] pos, const double
         ay[i] += sy
         az[i] += sz
     for i in range(n):
-        acc[i, 0] = ax[i]
-        acc[i, 1] = ay[i]
-        acc[i, 2] = az[i]
+        acc[3 * i] = ax[i]
+        acc[3 * i + 1] = ay[i]
+        acc[3 * i + 2] = az[i]
     free(buffer)
     return 0
+
+
+cdef int kernel(const void *context, Py_ssize_t n, const double *state, const double *mass,
+                double *rate) noexcept nogil:
+    """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities),
+    both (2, n, 3) C-ordered; returns -1 when out of memory."""
+    memcpy(rate, state + 3 * n, 3 * n * sizeof(double))
+    return pair_accelerations(n, state, mass, rate + 3 * n)
+
+
+# The derivative for the checked call (kernels._boundary.Kernel).
+KERNEL_CAPSULE = PyCapsule_New(<void *> kernel, b"nbody_bench.kernel", NULL)
 
 
 def derivatives(const double[:, :, ::1] state, const double[::1] mass, double[:, :, ::1] rate):
@@ -68,8 +83,7 @@ def derivatives(const double[:, :, ::1] state, const double[::1] mass, double[:,
     cdef Py_ssize_t n = state.shape[1]
     cdef int status
     with nogil:
-        rate[0, :, :] = state[1, :, :]
-        status = pair_accelerations(n, state[0], mass, rate[1])
+        status = kernel(NULL, n, &state[0, 0, 0], &mass[0], &rate[0, 0, 0])
     if status != 0:
         raise MemoryError(f"no memory for {n} bodies")
 
@@ -88,14 +102,12 @@ def integrate(const double[:, :, ::1] initial, const double[::1] mass, const dou
         for k in range(frame_ends.shape[0]):
             for s in range(start, frame_ends[k]):
                 h = steps[s]
-                k1[0, :, :] = y[1, :, :]
-                status |= pair_accelerations(n, y[0], mass, k1[1])
+                status |= kernel(NULL, n, &y[0, 0, 0], &mass[0], &k1[0, 0, 0])
                 for a in range(2):
                     for i in range(n):
                         for c in range(3):
                             yh[a, i, c] = y[a, i, c] + k1[a, i, c] * (0.5 * h)
-                k2[0, :, :] = yh[1, :, :]
-                status |= pair_accelerations(n, yh[0], mass, k2[1])
+                status |= kernel(NULL, n, &yh[0, 0, 0], &mass[0], &k2[0, 0, 0])
                 for a in range(2):
                     for i in range(n):
                         for c in range(3):

@@ -4,10 +4,12 @@ The build skips this extension when no Fortran compiler is found, so importing i
 where a missing compiler shows up.
 """
 
+import ctypes
 import shutil
 
 import numpy as np
 
+from .._boundary import Kernel
 from ..errors import BackendUnavailable
 
 try:
@@ -24,6 +26,10 @@ except ImportError as exc:
     raise BackendUnavailable(f"{why}; fix: {fix}") from exc
 
 COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
+# The derivative as a C function, for the checked call: nbody.f90's bind(C) `kernel`,
+# which f2py does not wrap, found by its name in the extension.
+_library = ctypes.CDLL(_nbody.__file__)
+KERNEL = Kernel.at(ctypes.cast(_library.nbody_fortran_kernel, ctypes.c_void_p).value, _library)
 
 
 # The .T views are the Fortran-ordered (3, n, 2) arrays of the C-ordered (2, n, 3) ones:

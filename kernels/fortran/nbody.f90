@@ -89,3 +89,19 @@ subroutine integrate(n, nsteps, nframes, initial, mass, steps, frame_ends, frame
         frames(:, :, k) = y(:, :, 1)
     end do
 end subroutine integrate
+
+
+function kernel(context, n, state, mass, rate) bind(C, name="nbody_fortran_kernel") result(status)
+    ! derivatives as a C function, for the checked call (kernels._boundary.Kernel): f2py
+    ! does not wrap it; kernels/fortran/__init__.py finds it by name. Returns 0.
+    use iso_c_binding, only: c_double, c_int, c_ptr, c_ptrdiff_t
+    implicit none
+    type(c_ptr), value, intent(in) :: context
+    integer(c_ptrdiff_t), value, intent(in) :: n
+    real(c_double), intent(in) :: state(3, n, 2), mass(n)
+    real(c_double), intent(inout) :: rate(3, n, 2)
+    integer(c_int) :: status
+
+    call derivatives(int(n), state, mass, rate)
+    status = 0
+end function kernel

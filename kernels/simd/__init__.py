@@ -10,6 +10,7 @@ backend, and `simd-parallel` runs the same kernel on every core.
 
 import os
 
+from .._boundary import Kernel
 from ..errors import BackendUnavailable
 
 try:
@@ -39,6 +40,7 @@ def choose_variant():
 
 
 VARIANT = choose_variant()
+KERNEL = Kernel(_limit.kernel_capsule(VARIANT))  # the derivative as a C function, for the checked call
 
 
 def derivatives(state, mass, rate):
@@ -61,4 +63,4 @@ def rows(positions, mass, first, last, acc):
     _limit.rows(VARIANT, positions, mass, first, last, acc)
 
 
-__all__ = ["COMPILED", "VARIANT", "VARIANTS", "derivatives", "integrate", "rows"]
+__all__ = ["COMPILED", "KERNEL", "VARIANT", "VARIANTS", "derivatives", "integrate", "rows"]

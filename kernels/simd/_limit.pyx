@@ -1,8 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Thin wrapper of the limit kernel in limit.c; the variant and thread count are the caller's."""
 
+from cpython.pycapsule cimport PyCapsule_New, PyCapsule_SetContext
+
 cdef extern from "limit.h":
-    int NBODY_VARIANTS
+    enum: NBODY_VARIANTS
     int nbody_limit_best() nogil
     const char *nbody_limit_variant_name(int variant) nogil
     int nbody_limit_runs(int variant) nogil
@@ -67,3 +69,23 @@ def integrate(int variant, int threads, const double[:, :, ::1] initial, const d
                                        frame_ends.shape[0], &frames[0, 0, 0])
     if status != 0:
         raise MemoryError(f"limit kernel: no memory for {initial.shape[1]} bodies")
+
+
+cdef int VARIANT_IDS[NBODY_VARIANTS]  # kernel()'s contexts: a pointer to each variant's index
+for _v in range(NBODY_VARIANTS):
+    VARIANT_IDS[_v] = _v
+
+
+cdef int kernel(const void *context, Py_ssize_t n, const double *state, const double *mass,
+                double *rate) noexcept nogil:
+    return nbody_limit_derivatives((<const int *> context)[0], 1, n, state, mass, rate)
+
+
+def kernel_capsule(int variant):
+    """The one-thread derivative of `variant` for the checked call
+    (kernels._boundary.Kernel)."""
+    if not 0 <= variant < NBODY_VARIANTS:
+        raise ValueError(f"no variant {variant}; there are {NBODY_VARIANTS}")
+    capsule = PyCapsule_New(<void *> kernel, b"nbody_bench.kernel", NULL)
+    PyCapsule_SetContext(capsule, &VARIANT_IDS[variant])
+    return capsule
