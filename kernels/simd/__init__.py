@@ -40,7 +40,8 @@ def choose_variant():
 
 
 VARIANT = choose_variant()
-KERNEL = Kernel(_limit.kernel_capsule(VARIANT))  # the derivative as a C function, for the checked call
+# The derivative as a C function, for the checked call.
+KERNEL = Kernel(_limit.kernel_capsule(VARIANT))
 
 
 def derivatives(state, mass, rate):
