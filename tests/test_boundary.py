@@ -1,13 +1,14 @@
 """The checked call's fast path (kernels/_boundary.pyx): it takes exactly what the kernels
 read without a conversion, and its checks agree with check_state's value by value."""
 
+import ctypes
 import sys
 
 import numpy as np
 import pytest
 
 import kernels
-from kernels._boundary import finish, stage
+from kernels._boundary import Kernel, checked, finish, stage
 from kernels.state import check_state
 
 pos, vel, mass = kernels.initial_conditions(5, seed=3)
@@ -132,3 +133,84 @@ def test_checked_call_returns_new_arrays_and_no_reference_to_the_input(backend):
     assert [sys.getrefcount(a) for a in args] == counts
     np.testing.assert_array_equal(dpdt, vel)
     assert not any(np.shares_memory(out, a) for out in (dpdt, dvdt) for a in args)
+
+
+@pytest.mark.parametrize("n", [1, 20, 100, 700])
+def test_checked_call_gives_the_unchecked_kernels_numbers(backend, n):
+    """A backend with a C kernel (Backend.kernel) runs it from the boundary: the same
+    arithmetic as its `derivatives_into`, bit for bit, on either side of the GIL switch."""
+    chosen = kernels.get(backend)
+    if chosen.kernel is None:
+        pytest.skip(f"{backend} has no C kernel: its checked call runs derivatives_into")
+    state_pos, state_vel, state_mass = kernels.initial_conditions(n, seed=n)
+    state = np.stack((state_pos, state_vel))
+    rate = np.empty_like(state)
+    chosen.derivatives_into(state, state_mass, rate)
+    dpdt, dvdt = chosen.derivatives(state_pos, state_vel, state_mass)
+    np.testing.assert_array_equal(dpdt, rate[0])
+    np.testing.assert_array_equal(dvdt, rate[1])
+
+
+def test_every_compiled_backend_has_a_c_kernel(backend):
+    """The compiled serial backends take the checked call's fastest path."""
+    with_kernel = {"c-reference", "simd", "cython", "fortran", "numba"}
+    assert (kernels.get(backend).kernel is not None) == (backend in with_kernel)
+
+
+KERNEL_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_int,
+    ctypes.c_void_p,
+    ctypes.c_ssize_t,
+    ctypes.POINTER(ctypes.c_double),
+    ctypes.POINTER(ctypes.c_double),
+    ctypes.POINTER(ctypes.c_double),
+)
+
+
+def python_kernel(body):
+    """A Kernel calling body(n, state, mass, rate) (numpy views) through ctypes."""
+
+    def call(context, n, state, mass, rate):
+        as_array = np.ctypeslib.as_array
+        return body(n, as_array(state, (2, n, 3)), as_array(mass, (n,)), as_array(rate, (2, n, 3)))
+
+    function = KERNEL_TYPE(call)
+    return Kernel.at(ctypes.cast(function, ctypes.c_void_p).value, function)
+
+
+def test_checked_runs_the_kernel_and_checks_its_result():
+    def doubled_positions(n, state, mass, rate):
+        rate[0] = state[1]
+        rate[1] = 2 * state[0] * mass[:, None]
+        return 0
+
+    dpdt, dvdt = checked(python_kernel(doubled_positions), pos, vel, mass)
+    np.testing.assert_array_equal(dpdt, vel)
+    np.testing.assert_array_equal(dvdt, 2 * pos * mass[:, None])
+
+    def infinite(n, state, mass, rate):
+        rate[:] = np.inf
+        return 0
+
+    assert checked(python_kernel(infinite), pos, vel, mass) is None
+    assert checked(python_kernel(infinite), pos.tolist(), vel, mass) is None  # slow path's
+
+
+def test_checked_says_when_the_kernel_ran_out_of_memory():
+    with pytest.raises(MemoryError, match="no memory for the derivative of 5 bodies"):
+        checked(python_kernel(lambda *args: -1), pos, vel, mass)
+
+
+def test_kernel_refuses_a_capsule_of_another_kind_and_address_zero():
+    from kernels.c._reference import KERNEL_CAPSULE
+
+    assert Kernel(KERNEL_CAPSULE).owner is KERNEL_CAPSULE
+    other = ctypes.pythonapi.PyCapsule_New
+    other.restype, other.argtypes = (
+        ctypes.py_object,
+        [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p],
+    )
+    with pytest.raises(ValueError, match="name"):
+        Kernel(other(1, b"another.kind", None))
+    with pytest.raises(ValueError, match="cannot be 0"):
+        Kernel.at(0, None)
