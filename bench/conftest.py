@@ -17,6 +17,7 @@ import kernels
 from kernels.integrate import schedule
 from kernels.multiprocessing import usable_cores
 from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
+from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.results import extra_info_of, rows_from
 from nbody_bench.summary import format_crossover, format_table
 
@@ -206,7 +207,38 @@ def lecture_baseline(lecture_state):
 
 @pytest.fixture(scope="session")
 def lecture_tolerance(lecture_state, lecture_baseline):
-    """Per-frame tolerance, shape (frames, 1, 1), from the run's measured sensitivity.
+    """Per-frame tolerance for run_rk2's frames (see `nudged_tolerance`)."""
+    mass = lecture_state[2]
+    return nudged_tolerance(
+        lambda pos, vel: kernels.run_rk2(pos, vel, mass, **LECTURE_TIMES, backend="numpy"),
+        lecture_state,
+        lecture_baseline,
+    )
+
+
+@pytest.fixture(scope="session")
+def as_written_baseline(lecture_state):
+    """The baseline's frames through the lecture's own driver, whose steps (the time summed
+    step by step) and arithmetic order differ from run_rk2's by rounding: by t = 1 the
+    chaotic run carries that apart by about 1e-7, so it has its own reference."""
+    pos, vel, mass = lecture_state
+    return run_nbody_rk2(pos, vel, **LECTURE_TIMES, derivatives=plugged_in("python", mass))
+
+
+@pytest.fixture(scope="session")
+def as_written_tolerance(lecture_state, as_written_baseline):
+    """Per-frame tolerance for the lecture driver's frames (see `nudged_tolerance`)."""
+    derivatives = plugged_in("numpy", lecture_state[2])
+    return nudged_tolerance(
+        lambda pos, vel: run_nbody_rk2(pos, vel, **LECTURE_TIMES, derivatives=derivatives),
+        lecture_state,
+        as_written_baseline,
+    )
+
+
+def nudged_tolerance(run, lecture_state, baseline):
+    """Per-frame tolerance, shape (frames, 1, 1), from the run's measured sensitivity;
+    run(pos, vel) gives the frames from that start.
 
     The run is chaotic: a last-bit difference grows about 1e9-fold by t = 1. A backend
     that rounds differently acts like a few ulp-sized nudges of the state, so we measure
@@ -216,7 +248,7 @@ def lecture_tolerance(lecture_state, lecture_baseline):
     stay below 0.4 of the nudge spread, while a force off by 1e-12 relative exceeds it
     350-fold.
     """
-    pos, vel, mass = lecture_state
+    pos, vel, _ = lecture_state
     rng = np.random.default_rng(2024)
 
     def nudge(x):
@@ -224,10 +256,10 @@ def lecture_tolerance(lecture_state, lecture_baseline):
         up, down = np.nextafter(x, np.inf), np.nextafter(x, -np.inf)
         return np.where(step > 0, up, np.where(step < 0, down, x))
 
-    spread = np.zeros(len(lecture_baseline))
+    spread = np.zeros(len(baseline))
     for _ in range(8):
-        frames = kernels.run_rk2(nudge(pos), nudge(vel), mass, **LECTURE_TIMES, backend="numpy")
-        spread = np.maximum(spread, np.abs(frames - lecture_baseline).max(axis=(1, 2)))
+        frames = run(nudge(pos), nudge(vel))
+        spread = np.maximum(spread, np.abs(frames - baseline).max(axis=(1, 2)))
     return 10 * np.maximum.accumulate(spread)[:, np.newaxis, np.newaxis]
 
 

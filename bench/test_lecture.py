@@ -1,9 +1,16 @@
-"""The lecture workload, timed per backend, each run checked against the baseline's frames."""
+"""The lecture workload, timed per backend, each run checked against the baseline's frames.
+
+Three ways to run it, from what a reader of the lecture writes to what compiles best:
+"as-written", the lecture's own driver calling each backend's public, checked
+`derivatives()` (nbody_bench.lecture); "python-loop", `run_rk2`'s loop over preallocated
+buffers calling the unchecked kernel; "whole-run", the whole integration in compiled code.
+"""
 
 import pytest
 
 import kernels
 from kernels.numpy import accelerations
+from nbody_bench.lecture import plugged_in, run_nbody_rk2
 
 # The lecture's 20 bodies are microseconds of work a call: a parallel variant's time there
 # is the hand-off between cores, which on a shared 2-vCPU machine varied two-fold between
@@ -20,6 +27,35 @@ MODES = {
     "python-loop": ("lecture", False),  # run_rk2's Python loop calling the derivative
     "whole-run": ("lecture-whole-run", True),  # the whole integration in compiled code
 }
+
+
+def test_lecture_as_written(
+    timed,
+    backend,
+    lecture_times,
+    lecture_calls,
+    lecture_state,
+    as_written_baseline,
+    as_written_tolerance,
+    frames_match,
+):
+    """The lecture's own driver with the backend's checked derivatives(): the speed a
+    reader who plugs a backend into the lecture gets."""
+    if backend in PARALLEL:
+        pytest.skip(f"{backend}: {PARALLEL[backend]}")
+    pos, vel, mass = lecture_state
+    run = {**lecture_times, "derivatives": plugged_in(backend, mass)}
+    frames_match(run_nbody_rk2(pos, vel, **run), as_written_baseline, as_written_tolerance)
+    label = {
+        "workload": "lecture-as-written",
+        "kind": "lecture",
+        "backend": backend,
+        "n": len(mass),
+        "calls": lecture_calls,
+    }
+    frames_match(
+        timed(**label)(run_nbody_rk2, pos, vel, **run), as_written_baseline, as_written_tolerance
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -25,6 +25,7 @@ The loops are in checks.h.
 """
 
 cimport numpy as cnp
+from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
 from cpython.pycapsule cimport PyCapsule_GetContext, PyCapsule_GetPointer
 
 
@@ -45,6 +46,10 @@ CAPSULE_NAME = "nbody_bench.kernel"  # the name a backend's capsule of a kernel_
 # From this many bodies the GIL is released around the kernel, so other threads run
 # meanwhile; below it, releasing and taking it back would cost more than the pairs.
 cdef Py_ssize_t GIL_FREE_FROM = 64
+# Up to this many bodies `checked` stages the input on the C stack (7 doubles a body,
+# 14 KiB), not in memory of its own.
+cdef enum:
+    STACK_BODIES = 256
 
 
 cdef class Kernel:
@@ -95,6 +100,41 @@ cdef inline const double *data(cnp.ndarray a) noexcept nogil:
     return <const double *> cnp.PyArray_DATA(a)
 
 
+cdef Py_ssize_t bodies(pos, vel, mass):
+    """n if pos, vel and mass are plain (n, 3), (n, 3) and (n,) arrays with n >= 1, else 0."""
+    if not (is_plain(pos, 2) and is_plain(vel, 2) and is_plain(mass, 1)):
+        return 0
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(<cnp.ndarray> pos)
+    cdef cnp.npy_intp n = shape[0]
+    if (
+        shape[1] != 3
+        or cnp.PyArray_DIMS(<cnp.ndarray> vel)[0] != n
+        or cnp.PyArray_DIMS(<cnp.ndarray> vel)[1] != 3
+        or cnp.PyArray_DIMS(<cnp.ndarray> mass)[0] != n
+    ):
+        return 0
+    return n
+
+
+cdef bint copy_checked(pos, vel, mass, Py_ssize_t n, double *state, double *masses):
+    """state (2, n, 3) = (pos, vel), masses = mass; whether every value passed the checks."""
+    cdef const double *p = data(pos)
+    cdef const double *v = data(vel)
+    cdef const double *m = data(mass)
+    with nogil:
+        return (
+            copy_finite(p, state, 3 * n)
+            & copy_finite(v, state + 3 * n, 3 * n)
+            & copy_masses(m, masses, n)
+        )
+
+
+cdef cnp.ndarray new_rate(Py_ssize_t n):
+    cdef cnp.npy_intp dims[3]
+    dims[0], dims[1], dims[2] = 2, n, 3
+    return cnp.PyArray_EMPTY(3, dims, cnp.NPY_DOUBLE, 0)
+
+
 def stage(pos, vel, mass):
     """(state, mass, rate) for the kernel, new arrays, or None if the slow path must decide.
 
@@ -103,37 +143,16 @@ def stage(pos, vel, mass):
     arrays of shapes (n, 3), (n, 3), (n,) with n >= 1, or holds a non-finite value or a
     negative mass: `state.check_state` then says which.
     """
-    if not (is_plain(pos, 2) and is_plain(vel, 2) and is_plain(mass, 1)):
+    cdef cnp.npy_intp n = bodies(pos, vel, mass)
+    if n == 0:
         return None
-    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(<cnp.ndarray> pos)
-    cdef cnp.npy_intp n = shape[0]
-    if (
-        n < 1
-        or shape[1] != 3
-        or cnp.PyArray_DIMS(<cnp.ndarray> vel)[0] != n
-        or cnp.PyArray_DIMS(<cnp.ndarray> vel)[1] != 3
-        or cnp.PyArray_DIMS(<cnp.ndarray> mass)[0] != n
+    cdef cnp.ndarray state = new_rate(n)
+    cdef cnp.ndarray masses = cnp.PyArray_EMPTY(1, &n, cnp.NPY_DOUBLE, 0)
+    if not copy_checked(
+        pos, vel, mass, n, <double *> cnp.PyArray_DATA(state), <double *> cnp.PyArray_DATA(masses)
     ):
         return None
-    cdef cnp.npy_intp dims[3]
-    dims[0], dims[1], dims[2] = 2, n, 3
-    cdef cnp.ndarray state = cnp.PyArray_EMPTY(3, dims, cnp.NPY_DOUBLE, 0)
-    cdef cnp.ndarray rate = cnp.PyArray_EMPTY(3, dims, cnp.NPY_DOUBLE, 0)
-    cdef cnp.ndarray masses = cnp.PyArray_EMPTY(1, &dims[1], cnp.NPY_DOUBLE, 0)
-    cdef double *target = <double *> cnp.PyArray_DATA(state)
-    cdef const double *p = data(pos)
-    cdef const double *v = data(vel)
-    cdef const double *m = data(mass)
-    cdef bint valid
-    with nogil:
-        valid = (
-            copy_finite(p, target, 3 * n)
-            & copy_finite(v, target + 3 * n, 3 * n)
-            & copy_masses(m, <double *> cnp.PyArray_DATA(masses), n)
-        )
-    if not valid:
-        return None
-    return state, masses, rate
+    return state, masses, new_rate(n)
 
 
 cdef object views_if_finite(cnp.ndarray rate):
@@ -157,23 +176,36 @@ def finish(rate):
 
 
 def checked(Kernel kernel not None, pos, vel, mass):
-    """(dpdt, dvdt) from `kernel`, or None where `stage` or `finish` gives None: the input
-    needs the slow path, or the result is not finite and its cause must be found."""
-    staged = stage(pos, vel, mass)
-    if staged is None:
+    """(dpdt, dvdt) from `kernel`, or None where `stage` or `finish` would give None: the
+    input needs the slow path, or the result is not finite and its cause must be found.
+
+    The same checks as `stage`, into a buffer of its own: the kernel needs no arrays.
+    """
+    cdef Py_ssize_t n = bodies(pos, vel, mass)
+    if n == 0:
         return None
-    cdef cnp.ndarray state, masses, rate
-    state, masses, rate = <tuple> staged
-    cdef Py_ssize_t n = cnp.PyArray_DIMS(state)[1]
-    cdef const double *s = data(state)
-    cdef const double *m = data(masses)
-    cdef double *out = <double *> cnp.PyArray_DATA(rate)
-    cdef int status
-    if n >= GIL_FREE_FROM:
-        with nogil:
-            status = kernel.function(kernel.context, n, s, m, out)
-    else:
-        status = kernel.function(kernel.context, n, s, m, out)
+    cdef double on_stack[7 * STACK_BODIES]
+    cdef double *staged = on_stack
+    if n > STACK_BODIES:
+        staged = <double *> PyMem_RawMalloc(7 * n * sizeof(double))
+        if staged == NULL:
+            raise MemoryError(f"no memory to check the input of {n} bodies")
+    cdef cnp.ndarray rate
+    cdef double *out
+    cdef int status = 0
+    try:
+        if not copy_checked(pos, vel, mass, n, staged, staged + 6 * n):
+            return None
+        rate = new_rate(n)
+        out = <double *> cnp.PyArray_DATA(rate)
+        if n >= GIL_FREE_FROM:
+            with nogil:
+                status = kernel.function(kernel.context, n, staged, staged + 6 * n, out)
+        else:
+            status = kernel.function(kernel.context, n, staged, staged + 6 * n, out)
+    finally:
+        if staged != on_stack:
+            PyMem_RawFree(staged)
     if status != 0:
         raise MemoryError(f"no memory for the derivative of {n} bodies")
     return views_if_finite(rate)
