@@ -19,7 +19,7 @@ from kernels.multiprocessing import usable_cores
 from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.results import extra_info_of, rows_from
-from nbody_bench.summary import format_crossover, format_table
+from nbody_bench.summary import format_checked_cost, format_crossover, format_table
 
 # The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
 LECTURE_N = 20
@@ -394,7 +394,12 @@ def pytest_sessionfinish(session):
         failed = True
     else:
         verdicts = evaluate(rows, thresholds)
-        lines += [format_table(rows, verdicts), format_crossover(rows), *report(verdicts)]
+        lines += [
+            format_table(rows, verdicts),
+            format_crossover(rows),
+            format_checked_cost(rows),
+            *report(verdicts),
+        ]
         failed = any(v.failed for v in verdicts)
     if failed and session.config.getoption("--gate"):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,7 +1,9 @@
 """One derivative call across body counts: where each backend stands as N grows.
 
-What is timed is the backend's unchecked `derivatives_into`, the function `run_rk2` calls
-in its hot loop; input validation happens once per public call and is not part of it.
+Two calls are timed. The backend's unchecked `derivatives_into`, the function `run_rk2`
+calls in its hot loop (workloads derivative-nN), and the public, checked
+`derivatives(pos, vel, mass)` a user's own loop calls (checked-nN): the summary sets the
+two against each other, so what the checks cost at each N shows, and a regression there.
 """
 
 import numpy as np
@@ -37,15 +39,43 @@ SMALLEST = {
 }
 
 
-@pytest.mark.parametrize("n", SIZES)
-def test_derivative(timed, backend, n, state_of, accelerations_match):
+def skip_outside_range(backend, n):
     largest, why = LARGEST.get(backend, (max(SIZES), ""))
     if n > largest:
         pytest.skip(f"{backend} at N = {n}: {why}")
     smallest, why = SMALLEST.get(backend, (0, ""))
     if n < smallest:
         pytest.skip(f"{backend} at N = {n}: {why}")
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_derivative(timed, backend, n, state_of, accelerations_match):
+    skip_outside_range(backend, n)
     check_then_time(timed, backend, *state_of(n), accelerations_match)
+
+
+# The checked call at the sizes where its cost can show: a fixed cost per call, which
+# matters at small N, and a copy and a check per body, 2% of the kernel at most from
+# N = 1000 (the goal). At N = 10000 both vanish in the kernel's time.
+CHECKED_SIZES = [20, 100, 1000, 4000]
+
+
+@pytest.mark.parametrize("n", CHECKED_SIZES)
+def test_checked_derivative(timed, backend, n, state_of, accelerations_match):
+    """The public derivatives() on the same bodies as test_derivative (read-only float64
+    arrays, as a user's loop passes them), checked, then timed."""
+    skip_outside_range(backend, n)
+    pos, vel, mass = state_of(n)
+    derivatives = kernels.get(backend).derivatives
+
+    def check(result):
+        dpdt, dvdt = result
+        accelerations_match(dvdt, n)
+        np.testing.assert_array_equal(dpdt, vel)
+
+    check(derivatives(pos, vel, mass))  # untimed: compiles (Numba), starts pools
+    label = {"workload": f"checked-n{n}", "kind": "checked", "backend": backend, "n": n, "calls": 1}
+    check(timed(**label)(derivatives, pos, vel, mass))
 
 
 def check_then_time(timed, backend, pos, vel, mass, check):

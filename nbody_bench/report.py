@@ -18,7 +18,7 @@ import kernels
 from .gate import evaluate
 from .history import saved_runs
 from .results import BASELINE, LIMIT, REFERENCE
-from .summary import format_crossover, format_table, format_times
+from .summary import format_checked_cost, format_crossover, format_table, format_times
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
 LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
@@ -193,6 +193,8 @@ def _markdown(runs, verdicts):
             format_table(latest.rows, verdicts),
             "",
             format_crossover(latest.rows),
+            "",
+            format_checked_cost(latest.rows),
             "```",
             "",
             "## Time per derivative call against N",

@@ -135,6 +135,45 @@ def format_crossover(rows):
     return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
 
 
+def format_checked_cost(rows):
+    """Per backend and N, what the public, checked derivatives() costs beyond the unchecked
+    kernel: checked-nN's fastest round less derivative-nN's, in microseconds and as a
+    percentage of the kernel. Each side is its own benchmark, timed seconds apart, so a
+    difference within the run's noise can come out below zero."""
+    kernel = {(r.backend, r.n): r.time for r in rows if r.kind == "derivative"}
+    checked = {(r.backend, r.n): r.time for r in rows if r.kind == "checked"}
+    both = sorted(set(kernel) & set(checked))
+    if not both:
+        return ""
+    sizes = sorted({n for _, n in both})
+    backends = sorted({b for b, _ in both}, key=_rank)
+    header = ["backend", *(f"N={n}" for n in sizes)]
+    lines = []
+    for backend in backends:
+        cells = []
+        for n in sizes:
+            if (backend, n) not in kernel or (backend, n) not in checked:
+                cells.append("-")
+                continue
+            extra = checked[backend, n] - kernel[backend, n]
+            sign = "-" if extra < 0 else "+"
+            cells.append(f"{sign}{_duration(abs(extra))} ({extra / kernel[backend, n]:+.1%})")
+        lines.append([backend, *cells])
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
+
+    def fmt(cells):
+        return "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    title = (
+        "The checked call: derivatives() beyond the unchecked kernel, per call (goals: within "
+        "1 us at N = 20 for compiled backends, 5 us for the others; within 2% from N = 1000):"
+    )
+    return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
+
+
 def format_times(value):
     """A speedup for people: 0.73x, 82x, 2,786x."""
     return f"{value:,.0f}x" if value >= 100 else f"{value:.2g}x"
@@ -149,10 +188,13 @@ def _verdict(v):
     return f"{v.status} ({v.bound.text})"
 
 
-def _order(row):
+def _rank(backend):
     known = kernels.BACKENDS
-    rank = known.index(row.backend) if row.backend in known else len(known)
-    return (row.kind != "lecture", row.n, row.workload, rank, row.backend)
+    return (known.index(backend) if backend in known else len(known), backend)
+
+
+def _order(row):
+    return (row.kind != "lecture", row.n, row.workload, _rank(row.backend))
 
 
 def _duration(seconds):

@@ -388,3 +388,23 @@ def test_a_bad_slow_down_option_names_the_fix(option):
     )
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
     assert f"--slow-down {option!r}: give BACKEND=FACTOR" in done.stderr
+
+
+def test_checked_call_cost_is_the_checked_time_less_the_kernels():
+    from nbody_bench.summary import format_checked_cost
+
+    rows = rows_from(
+        [
+            entry("derivative-n20", "cython", 0.6e-6, n=20),
+            entry("checked-n20", "cython", 0.8e-6, n=20, kind="checked"),
+            entry("derivative-n1000", "cython", 200e-6, n=1000),
+            entry("checked-n1000", "cython", 198e-6, n=1000, kind="checked"),  # noise: below
+            entry("derivative-n1000", "numpy", 0.02, n=1000),  # no checked run: "-"
+        ]
+    )
+    lines = format_checked_cost(rows).splitlines()
+    assert lines[0].startswith("The checked call")
+    assert lines[1].split() == ["backend", "N=20", "N=1000"]
+    assert lines[3].split() == ["cython", "+200", "ns", "(+33.3%)", "-2", "us", "(-1.0%)"]
+    assert len(lines) == 4  # numpy has no checked run at all
+    assert format_checked_cost(rows_from([entry("derivative-n20", "cython", 1e-6)])) == ""
