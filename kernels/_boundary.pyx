@@ -3,13 +3,12 @@
 
 `Backend.derivatives` is the boundary a user's own loop crosses on every call (the
 lecture's driver calls it 2000 times for 20 bodies), so at N = 20 its checks must cost
-about as little as the kernel's own argument handling. `stage` takes the common case,
-float64 C-ordered arrays of the right shapes, in one pass: it copies positions and
-velocities into the (2, n, 3) state the kernels take and the masses into an array of
-their own, checking on the way that every value is finite and no mass is negative, so
-what was checked is exactly what the kernel reads. Anything else (another dtype, order
-or shape, a list, a value the checks refuse) gets None, and the caller's slow path,
-`state.check_state`, names the fault or converts the input.
+about as little as the kernel's own argument handling. The common case, float64
+C-ordered arrays of the right shapes, is checked in one vectorized pass over the input
+(every value finite, no mass negative), which leaves it in the cache for the kernel.
+Anything else (another dtype, order or shape, a list, a value the checks refuse) gets
+None, and the caller's slow path, `state.check_state`, names the fault or converts the
+input.
 
 The check that two bodies sit at the same position is not made here: it would cost a
 sort, and the kernel's result already makes it, since such a pair gives 0/0 = nan.
@@ -17,39 +16,38 @@ sort, and the kernel's result already makes it, since such a pair gives 0/0 = na
 look for the cause.
 
 A backend whose derivative is a C function (a `Kernel`) is called from here too, by
-`checked`: stage, kernel and finish in one call from Python, with no Python object
-made for the kernel's arguments. At N = 20 that is what a call costs beyond the pair
-loop itself (README, "The checked call").
+`checked`: checks, kernel and result check in one call from Python, the kernel reading
+the caller's arrays in place, with nothing made but the result. Other backends take
+`stage`'s private copies into the (2, n, 3) state their `derivatives_into` reads, then
+`finish` (README, "The checked call").
 
 The loops are in checks.h.
 """
 
 cimport numpy as cnp
-from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
 from cpython.pycapsule cimport PyCapsule_GetContext, PyCapsule_GetPointer
 
 
+from libc.string cimport memcpy
+
+
 cdef extern from "checks.h" nogil:
-    bint copy_finite "nbody_copy_finite"(const double *source, double *target, Py_ssize_t count)
-    bint copy_masses "nbody_copy_masses"(const double *source, double *target, Py_ssize_t count)
     bint all_finite "nbody_all_finite"(const double *values, Py_ssize_t count)
+    bint valid_masses "nbody_valid_masses"(const double *masses, Py_ssize_t count)
 
 cnp.import_array()
 
-# A backend's derivative as a C function: rate[0] = velocities, rate[1] = accelerations
-# for state (positions, velocities), both (2, n, 3) float64 C-ordered, mass (n,); returns
-# 0, or -1 when out of memory. `context` is the backend's own (the limit kernel's variant).
-ctypedef int (*kernel_function)(const void *context, Py_ssize_t n, const double *state,
-                                const double *mass, double *rate) noexcept nogil
+# A backend's derivative as a C function: rate (2, n, 3) = (velocities, accelerations) for
+# positions pos and velocities vel (n, 3) and masses (n,), float64 C-ordered; returns 0,
+# or -1 when out of memory. `context` is the backend's own (the limit kernel's variant).
+ctypedef int (*kernel_function)(const void *context, Py_ssize_t n, const double *pos,
+                                const double *vel, const double *mass,
+                                double *rate) noexcept nogil
 
 CAPSULE_NAME = "nbody_bench.kernel"  # the name a backend's capsule of a kernel_function has
-# From this many bodies the GIL is released around the kernel, so other threads run
-# meanwhile; below it, releasing and taking it back would cost more than the pairs.
+# From this many bodies the GIL is released around the checks and the kernel, so other
+# threads run meanwhile; below it, releasing and taking it back costs more than the pairs.
 cdef Py_ssize_t GIL_FREE_FROM = 64
-# Up to this many bodies `checked` stages the input on the C stack (7 doubles a body,
-# 14 KiB), not in memory of its own.
-cdef enum:
-    STACK_BODIES = 256
 
 
 cdef class Kernel:
@@ -116,17 +114,10 @@ cdef Py_ssize_t bodies(pos, vel, mass):
     return n
 
 
-cdef bint copy_checked(pos, vel, mass, Py_ssize_t n, double *state, double *masses):
-    """state (2, n, 3) = (pos, vel), masses = mass; whether every value passed the checks."""
-    cdef const double *p = data(pos)
-    cdef const double *v = data(vel)
-    cdef const double *m = data(mass)
-    with nogil:
-        return (
-            copy_finite(p, state, 3 * n)
-            & copy_finite(v, state + 3 * n, 3 * n)
-            & copy_masses(m, masses, n)
-        )
+cdef inline bint valid(const double *pos, const double *vel, const double *mass,
+                       Py_ssize_t n) noexcept nogil:
+    """Whether every position and velocity is finite and every mass finite and >= 0."""
+    return all_finite(pos, 3 * n) & all_finite(vel, 3 * n) & valid_masses(mass, n)
 
 
 cdef cnp.ndarray new_rate(Py_ssize_t n):
@@ -144,14 +135,14 @@ def stage(pos, vel, mass):
     negative mass: `state.check_state` then says which.
     """
     cdef cnp.npy_intp n = bodies(pos, vel, mass)
-    if n == 0:
+    if n == 0 or not valid(data(pos), data(vel), data(mass), n):
         return None
     cdef cnp.ndarray state = new_rate(n)
     cdef cnp.ndarray masses = cnp.PyArray_EMPTY(1, &n, cnp.NPY_DOUBLE, 0)
-    if not copy_checked(
-        pos, vel, mass, n, <double *> cnp.PyArray_DATA(state), <double *> cnp.PyArray_DATA(masses)
-    ):
-        return None
+    cdef double *target = <double *> cnp.PyArray_DATA(state)
+    memcpy(target, data(pos), 3 * n * sizeof(double))
+    memcpy(target + 3 * n, data(vel), 3 * n * sizeof(double))
+    memcpy(cnp.PyArray_DATA(masses), data(mass), n * sizeof(double))
     return state, masses, new_rate(n)
 
 
@@ -179,33 +170,29 @@ def checked(Kernel kernel not None, pos, vel, mass):
     """(dpdt, dvdt) from `kernel`, or None where `stage` or `finish` would give None: the
     input needs the slow path, or the result is not finite and its cause must be found.
 
-    The same checks as `stage`, into a buffer of its own: the kernel needs no arrays.
+    The kernel reads the caller's arrays where they are, after the same checks as `stage`.
     """
     cdef Py_ssize_t n = bodies(pos, vel, mass)
     if n == 0:
         return None
-    cdef double on_stack[7 * STACK_BODIES]
-    cdef double *staged = on_stack
-    if n > STACK_BODIES:
-        staged = <double *> PyMem_RawMalloc(7 * n * sizeof(double))
-        if staged == NULL:
-            raise MemoryError(f"no memory to check the input of {n} bodies")
-    cdef cnp.ndarray rate
-    cdef double *out
+    cdef const double *p = data(pos)
+    cdef const double *v = data(vel)
+    cdef const double *m = data(mass)
+    cdef cnp.ndarray rate = new_rate(n)
+    cdef double *out = <double *> cnp.PyArray_DATA(rate)
+    cdef bint ok
     cdef int status = 0
-    try:
-        if not copy_checked(pos, vel, mass, n, staged, staged + 6 * n):
-            return None
-        rate = new_rate(n)
-        out = <double *> cnp.PyArray_DATA(rate)
-        if n >= GIL_FREE_FROM:
-            with nogil:
-                status = kernel.function(kernel.context, n, staged, staged + 6 * n, out)
-        else:
-            status = kernel.function(kernel.context, n, staged, staged + 6 * n, out)
-    finally:
-        if staged != on_stack:
-            PyMem_RawFree(staged)
+    if n >= GIL_FREE_FROM:
+        with nogil:
+            ok = valid(p, v, m, n)
+            if ok:
+                status = kernel.function(kernel.context, n, p, v, m, out)
+    else:
+        ok = valid(p, v, m, n)
+        if ok:
+            status = kernel.function(kernel.context, n, p, v, m, out)
+    if not ok:
+        return None
     if status != 0:
         raise MemoryError(f"no memory for the derivative of {n} bodies")
     return views_if_finite(rate)

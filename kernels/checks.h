@@ -1,4 +1,5 @@
-/* The loops behind _boundary.pyx: copies that check each value on the way.
+/* The loops behind _boundary.pyx: one pass over the input that says whether every value
+ * passes the checks.
  *
  * The tests are integer arithmetic on the bits of each double, written so that the top
  * (sign) bit of the result is set for a value that fails: 64-bit and, or, add and
@@ -35,37 +36,23 @@ static inline uint64_t nbody_negative(uint64_t bits)
     return bits & (bits - 1);
 }
 
-/* target[:count] = source[:count]; 1 if every value is finite, else 0. */
-static inline int nbody_copy_finite(const double *restrict source, double *restrict target,
-                                    ptrdiff_t count)
-{
-    uint64_t bad = 0;
-    for (ptrdiff_t i = 0; i < count; i++) {
-        target[i] = source[i];
-        bad |= nbody_not_finite(nbody_bits(source[i]));
-    }
-    return (bad >> 63) == 0;
-}
-
-/* target[:count] = source[:count]; 1 if every mass is finite and not negative, else 0. */
-static inline int nbody_copy_masses(const double *restrict source, double *restrict target,
-                                    ptrdiff_t count)
-{
-    uint64_t bad = 0;
-    for (ptrdiff_t i = 0; i < count; i++) {
-        const uint64_t bits = nbody_bits(source[i]);
-        target[i] = source[i];
-        bad |= nbody_not_finite(bits) | nbody_negative(bits);
-    }
-    return (bad >> 63) == 0;
-}
-
 /* 1 if every one of values[:count] is finite, else 0. */
 static inline int nbody_all_finite(const double *values, ptrdiff_t count)
 {
     uint64_t bad = 0;
     for (ptrdiff_t i = 0; i < count; i++)
         bad |= nbody_not_finite(nbody_bits(values[i]));
+    return (bad >> 63) == 0;
+}
+
+/* 1 if every one of masses[:count] is finite and not negative, else 0. */
+static inline int nbody_valid_masses(const double *masses, ptrdiff_t count)
+{
+    uint64_t bad = 0;
+    for (ptrdiff_t i = 0; i < count; i++) {
+        const uint64_t bits = nbody_bits(masses[i]);
+        bad |= nbody_not_finite(bits) | nbody_negative(bits);
+    }
     return (bad >> 63) == 0;
 }
 

@@ -143,48 +143,51 @@ def pair_accelerations(p, m, a):
 
 
 @inlined
-def to_columns(state, p):
-    """p (3, n) = the positions of the (2, n, 3) state, one row per coordinate."""
-    for i in range(state.shape[1]):
-        p[0, i] = state[0, i, 0]
-        p[1, i] = state[0, i, 1]
-        p[2, i] = state[0, i, 2]
+def to_columns(pos, p):
+    """p (3, n) = the (n, 3) positions, one row per coordinate."""
+    for i in range(pos.shape[0]):
+        p[0, i] = pos[i, 0]
+        p[1, i] = pos[i, 1]
+        p[2, i] = pos[i, 2]
 
 
 @inlined
-def to_rate(state, a, rate):
-    """rate[0] = the state's velocities, rate[1] = the (3, n) accelerations a, as (n, 3)."""
-    for i in range(state.shape[1]):
+def to_rate(vel, a, rate):
+    """rate[0] = the (n, 3) velocities, rate[1] = the (3, n) accelerations a, as (n, 3)."""
+    for i in range(vel.shape[0]):
         for c in range(3):
-            rate[0, i, c] = state[1, i, c]
+            rate[0, i, c] = vel[i, c]
             rate[1, i, c] = a[c, i]
+
+
+@inlined
+def rates(pos, vel, mass, rate):
+    """rate (2, n, 3) = (velocities, accelerations) for positions and velocities (n, 3)."""
+    work = np.empty((2, 3, pos.shape[0]))
+    to_columns(pos, work[0])
+    pair_accelerations(work[0], mass, work[1])
+    to_rate(vel, work[1], rate)
 
 
 @jit
 def derivatives(state, mass, rate):
     """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
-    work = np.empty((2, 3, state.shape[1]))
-    to_columns(state, work[0])
-    pair_accelerations(work[0], mass, work[1])
-    to_rate(state, work[1], rate)
+    rates(state[0], state[1], mass, rate)
 
 
-# The derivative as a C function, for the checked call (kernels._boundary.Kernel): a
-# compiled-in call of `derivatives` on the raw buffers, with no dispatch on argument types.
+# The derivative as a C function, for the checked call (kernels._boundary.Kernel): the
+# same loops on the raw buffers, with no dispatch on argument types.
+_double_pointer = types.CPointer(types.float64)
+
+
 @cfunc(
-    types.intc(
-        types.voidptr,
-        types.intp,
-        types.CPointer(types.float64),
-        types.CPointer(types.float64),
-        types.CPointer(types.float64),
-    ),
+    types.intc(types.voidptr, types.intp, *[_double_pointer] * 4),
     cache=True,
     fastmath=FASTMATH,
     error_model="numpy",
 )
-def kernel(context, n, state, mass, rate):
-    derivatives(carray(state, (2, n, 3)), carray(mass, n), carray(rate, (2, n, 3)))
+def kernel(context, n, pos, vel, mass, rate):
+    rates(carray(pos, (n, 3)), carray(vel, (n, 3)), carray(mass, n), carray(rate, (2, n, 3)))
     return 0
 
 

@@ -82,9 +82,9 @@ def derivatives(state, mass, rate):
 @njit(fastmath=FASTMATH, error_model="numpy")
 def _derivatives(state, mass, rate):
     work = np.empty((2, 3, state.shape[1]))
-    to_columns(state, work[0])
+    to_columns(state[0], work[0])
     if state.shape[1] < SMALL:
         all_pairs(work[0], mass, work[1])
     else:
         half_pairs(work[0], mass, work[1])
-    to_rate(state, work[1], rate)
+    to_rate(state[1], work[1], rate)

@@ -53,6 +53,9 @@ class Row:
     median: float  # seconds per timed run: the middle round
     cores: int | None = None  # usable cores when it ran (None in runs saved before 0.2)
     cluster: str | None = None  # the dask backend's cluster: kind, address, workers
+    # A checked-call benchmark's cost over the unchecked kernel, measured with the two
+    # alternating (nbody_bench.paired): (median, low, high) seconds a call, 95% interval.
+    checked_cost: tuple[float, float, float] | None = None
     speedup: float | None = None  # baseline time / this time, same run
     speedup_estimated: bool = False  # baseline extrapolated by pair count from a smaller n
 
@@ -124,9 +127,18 @@ def rows_from(benchmarks):
                 median=float(entry["stats"]["median"]),
                 cores=int(info["cores"]) if "cores" in info else None,
                 cluster=_cluster(info.get("cluster")),
+                checked_cost=_interval(info.get("checked_cost")),
             )
         )
     return _with_speedups(rows)
+
+
+def _interval(stored):
+    """(median, low, high) from a stored {"median", "low", "high"}, or None."""
+    try:
+        return tuple(float(stored[key]) for key in ("median", "low", "high"))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _cluster(described):

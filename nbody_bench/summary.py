@@ -137,11 +137,12 @@ def format_crossover(rows):
 
 def format_checked_cost(rows):
     """Per backend and N, what the public, checked derivatives() costs beyond the unchecked
-    kernel: checked-nN's fastest round less derivative-nN's, in microseconds and as a
-    percentage of the kernel. Each side is its own benchmark, timed seconds apart, so a
-    difference within the run's noise can come out below zero."""
+    kernel, a call, and as a percentage of the kernel's time (derivative-nN). Measured
+    with the two alternating where the benchmark did (`Row.checked_cost`, shown with its
+    95% interval); else checked-nN's fastest round less derivative-nN's, two benchmarks
+    timed seconds apart, marked "~": noise can move that by more than the cost."""
     kernel = {(r.backend, r.n): r.time for r in rows if r.kind == "derivative"}
-    checked = {(r.backend, r.n): r.time for r in rows if r.kind == "checked"}
+    checked = {(r.backend, r.n): r for r in rows if r.kind == "checked"}
     both = sorted(set(kernel) & set(checked))
     if not both:
         return ""
@@ -155,9 +156,15 @@ def format_checked_cost(rows):
             if (backend, n) not in kernel or (backend, n) not in checked:
                 cells.append("-")
                 continue
-            extra = checked[backend, n] - kernel[backend, n]
-            sign = "-" if extra < 0 else "+"
-            cells.append(f"{sign}{_duration(abs(extra))} ({extra / kernel[backend, n]:+.1%})")
+            row, base = checked[backend, n], kernel[backend, n]
+            if row.checked_cost is None:
+                extra = row.time - base
+                cells.append(f"~{_signed(extra)} ({extra / base:+.1%})")
+            else:
+                extra, low, high = row.checked_cost
+                cells.append(
+                    f"{_signed(extra)} [{_signed(low)}, {_signed(high)}] ({extra / base:+.1%})"
+                )
         lines.append([backend, *cells])
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
 
@@ -172,6 +179,10 @@ def format_checked_cost(rows):
         "1 us at N = 20 for compiled backends, 5 us for the others; within 2% from N = 1000):"
     )
     return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
+
+
+def _signed(seconds):
+    return f"{'-' if seconds < 0 else '+'}{_duration(abs(seconds))}"
 
 
 def format_times(value):

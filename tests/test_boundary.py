@@ -161,39 +161,44 @@ KERNEL_TYPE = ctypes.CFUNCTYPE(
     ctypes.c_int,
     ctypes.c_void_p,
     ctypes.c_ssize_t,
-    ctypes.POINTER(ctypes.c_double),
-    ctypes.POINTER(ctypes.c_double),
-    ctypes.POINTER(ctypes.c_double),
+    *[ctypes.POINTER(ctypes.c_double)] * 4,
 )
 
 
 def python_kernel(body):
-    """A Kernel calling body(n, state, mass, rate) (numpy views) through ctypes."""
+    """A Kernel calling body(n, pos, vel, mass, rate) (numpy views) through ctypes."""
 
-    def call(context, n, state, mass, rate):
-        as_array = np.ctypeslib.as_array
-        return body(n, as_array(state, (2, n, 3)), as_array(mass, (n,)), as_array(rate, (2, n, 3)))
+    def call(context, n, pos, vel, mass, rate):
+        def view(pointer, *shape):
+            return np.ctypeslib.as_array(pointer, shape)
+
+        return body(n, view(pos, n, 3), view(vel, n, 3), view(mass, n), view(rate, 2, n, 3))
 
     function = KERNEL_TYPE(call)
     return Kernel.at(ctypes.cast(function, ctypes.c_void_p).value, function)
 
 
-def test_checked_runs_the_kernel_and_checks_its_result():
-    def doubled_positions(n, state, mass, rate):
-        rate[0] = state[1]
-        rate[1] = 2 * state[0] * mass[:, None]
+def test_checked_runs_the_kernel_on_the_callers_arrays_and_checks_its_result():
+    seen = {}
+
+    def doubled_positions(n, pos_seen, vel_seen, mass_seen, rate):
+        seen.update(pos=pos_seen.ctypes.data, vel=vel_seen.ctypes.data)
+        rate[0] = vel_seen
+        rate[1] = 2 * pos_seen * mass_seen[:, None]
         return 0
 
     dpdt, dvdt = checked(python_kernel(doubled_positions), pos, vel, mass)
+    assert seen == {"pos": pos.ctypes.data, "vel": vel.ctypes.data}  # read in place
     np.testing.assert_array_equal(dpdt, vel)
     np.testing.assert_array_equal(dvdt, 2 * pos * mass[:, None])
 
-    def infinite(n, state, mass, rate):
+    def infinite(n, pos, vel, mass, rate):
         rate[:] = np.inf
         return 0
 
     assert checked(python_kernel(infinite), pos, vel, mass) is None
     assert checked(python_kernel(infinite), pos.tolist(), vel, mass) is None  # slow path's
+    assert checked(python_kernel(doubled_positions), pos, put(vel, (1, 1), np.nan), mass) is None
 
 
 def test_checked_says_when_the_kernel_ran_out_of_memory():

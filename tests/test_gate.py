@@ -405,6 +405,17 @@ def test_checked_call_cost_is_the_checked_time_less_the_kernels():
     lines = format_checked_cost(rows).splitlines()
     assert lines[0].startswith("The checked call")
     assert lines[1].split() == ["backend", "N=20", "N=1000"]
-    assert lines[3].split() == ["cython", "+200", "ns", "(+33.3%)", "-2", "us", "(-1.0%)"]
+    assert lines[3].split() == ["cython", "~+200", "ns", "(+33.3%)", "~-2", "us", "(-1.0%)"]
     assert len(lines) == 4  # numpy has no checked run at all
     assert format_checked_cost(rows_from([entry("derivative-n20", "cython", 1e-6)])) == ""
+
+
+def test_checked_call_cost_measured_in_alternation_comes_with_its_interval():
+    from nbody_bench.summary import format_checked_cost
+
+    checked = entry("checked-n1000", "simd", 205e-6, n=1000, kind="checked")
+    checked["extra_info"]["checked_cost"] = {"median": 2.5e-6, "low": 2.1e-6, "high": 3e-6}
+    rows = rows_from([entry("derivative-n1000", "simd", 200e-6, n=1000), checked])
+    assert rows[1].checked_cost == (2.5e-6, 2.1e-6, 3e-6)
+    line = format_checked_cost(rows).splitlines()[3]
+    assert line.split() == ["simd", "+2.5", "us", "[+2.1", "us,", "+3", "us]", "(+1.2%)"]

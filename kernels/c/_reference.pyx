@@ -4,7 +4,8 @@
 from cpython.pycapsule cimport PyCapsule_New
 
 cdef extern from "nbody.h":
-    int nbody_derivatives(Py_ssize_t n, const double *state, const double *mass, double *rate) nogil
+    int nbody_derivatives(Py_ssize_t n, const double *pos, const double *vel, const double *mass,
+                          double *rate) nogil
     int nbody_integrate(Py_ssize_t n, const double *initial, const double *mass,
                         const double *steps, const Py_ssize_t *frame_ends, Py_ssize_t nframes,
                         double *frames) nogil
@@ -13,7 +14,8 @@ cdef extern from "nbody.h":
 def derivatives(const double[:, :, ::1] state, const double[::1] mass, double[:, :, ::1] rate):
     cdef int status
     with nogil:
-        status = nbody_derivatives(state.shape[1], &state[0, 0, 0], &mass[0], &rate[0, 0, 0])
+        status = nbody_derivatives(state.shape[1], &state[0, 0, 0], &state[1, 0, 0], &mass[0],
+                                   &rate[0, 0, 0])
     if status != 0:
         raise MemoryError(f"nbody_derivatives: no memory for {state.shape[1]} bodies")
 
@@ -29,9 +31,9 @@ def integrate(const double[:, :, ::1] initial, const double[::1] mass, const dou
         raise MemoryError(f"nbody_integrate: no memory for {initial.shape[1]} bodies")
 
 
-cdef int kernel(const void *context, Py_ssize_t n, const double *state, const double *mass,
-                double *rate) noexcept nogil:
-    return nbody_derivatives(n, state, mass, rate)
+cdef int kernel(const void *context, Py_ssize_t n, const double *pos, const double *vel,
+                const double *mass, double *rate) noexcept nogil:
+    return nbody_derivatives(n, pos, vel, mass, rate)
 
 
 # The derivative for the checked call (kernels._boundary.Kernel).

@@ -50,9 +50,10 @@ static void accelerations(const void *context, ptrdiff_t n, const double *x, con
         pair_row(i, n, x, y, z, m, ax, ay, az);
 }
 
-int nbody_derivatives(ptrdiff_t n, const double *state, const double *mass, double *rate)
+int nbody_derivatives(ptrdiff_t n, const double *pos, const double *vel, const double *mass,
+                      double *rate)
 {
-    return soa_derivatives(n, state, mass, rate, accelerations, NULL);
+    return soa_derivatives(n, pos, vel, mass, rate, accelerations, NULL);
 }
 
 int nbody_integrate(ptrdiff_t n, const double *initial, const double *mass, const double *steps,

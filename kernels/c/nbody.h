@@ -4,9 +4,10 @@
 
 #include <stddef.h>
 
-/* state: (2, n, 3) positions then velocities, C order; rate: the same shape, written:
+/* pos, vel: (n, 3) positions and velocities, C order; rate: (2, n, 3), written:
  * rate[0] = velocities, rate[1] = accelerations. Returns 0, or -1 when out of memory. */
-int nbody_derivatives(ptrdiff_t n, const double *state, const double *mass, double *rate);
+int nbody_derivatives(ptrdiff_t n, const double *pos, const double *vel, const double *mass,
+                      double *rate);
 
 /* The whole midpoint-RK2 run (kernels.integrate.schedule's steps and frame ends): frame k
  * is recorded after step frame_ends[k] - 1. Returns 0, or -1 when out of memory. */

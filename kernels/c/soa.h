@@ -14,22 +14,22 @@ typedef void soa_accelerations(const void *context, ptrdiff_t n, const double *x
                                const double *y, const double *z, const double *m, double *ax,
                                double *ay, double *az);
 
-/* rate = (velocities, accelerations) for state = (positions, velocities). Returns 0, or
- * -1 when out of memory. */
-static int soa_derivatives(ptrdiff_t n, const double *state, const double *mass, double *rate,
-                           soa_accelerations *accelerations, const void *context)
+/* rate = (velocities, accelerations) for positions pos and velocities vel, each (n, 3):
+ * rate is (2, n, 3). Returns 0, or -1 when out of memory. */
+static int soa_derivatives(ptrdiff_t n, const double *pos, const double *vel, const double *mass,
+                           double *rate, soa_accelerations *accelerations, const void *context)
 {
     double *buffer = malloc(6 * (size_t)n * sizeof(double));
     if (buffer == NULL)
         return -1;
     double *x = buffer, *y = x + n, *z = y + n, *ax = z + n, *ay = ax + n, *az = ay + n;
     for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = state[3 * i];
-        y[i] = state[3 * i + 1];
-        z[i] = state[3 * i + 2];
+        x[i] = pos[3 * i];
+        y[i] = pos[3 * i + 1];
+        z[i] = pos[3 * i + 2];
     }
     accelerations(context, n, x, y, z, mass, ax, ay, az);
-    memcpy(rate, state + 3 * n, 3 * (size_t)n * sizeof(double));
+    memcpy(rate, vel, 3 * (size_t)n * sizeof(double));
     double *acc = rate + 3 * n;
     for (ptrdiff_t i = 0; i < n; i++) {
         acc[3 * i] = ax[i];

@@ -66,12 +66,12 @@ cdef int pair_accelerations(Py_ssize_t n, const double *pos, const double *mass,
     return 0
 
 
-cdef int kernel(const void *context, Py_ssize_t n, const double *state, const double *mass,
-                double *rate) noexcept nogil:
-    """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities),
-    both (2, n, 3) C-ordered; returns -1 when out of memory."""
-    memcpy(rate, state + 3 * n, 3 * n * sizeof(double))
-    return pair_accelerations(n, state, mass, rate + 3 * n)
+cdef int kernel(const void *context, Py_ssize_t n, const double *pos, const double *vel,
+                const double *mass, double *rate) noexcept nogil:
+    """rate[0] = velocities, rate[1] = accelerations, for positions pos and velocities vel
+    (n, 3), rate (2, n, 3), C-ordered; returns -1 when out of memory."""
+    memcpy(rate, vel, 3 * n * sizeof(double))
+    return pair_accelerations(n, pos, mass, rate + 3 * n)
 
 
 # The derivative for the checked call (kernels._boundary.Kernel).
@@ -83,7 +83,7 @@ def derivatives(const double[:, :, ::1] state, const double[::1] mass, double[:,
     cdef Py_ssize_t n = state.shape[1]
     cdef int status
     with nogil:
-        status = kernel(NULL, n, &state[0, 0, 0], &mass[0], &rate[0, 0, 0])
+        status = kernel(NULL, n, &state[0, 0, 0], &state[1, 0, 0], &mass[0], &rate[0, 0, 0])
     if status != 0:
         raise MemoryError(f"no memory for {n} bodies")
 
@@ -102,12 +102,12 @@ def integrate(const double[:, :, ::1] initial, const double[::1] mass, const dou
         for k in range(frame_ends.shape[0]):
             for s in range(start, frame_ends[k]):
                 h = steps[s]
-                status |= kernel(NULL, n, &y[0, 0, 0], &mass[0], &k1[0, 0, 0])
+                status |= kernel(NULL, n, &y[0, 0, 0], &y[1, 0, 0], &mass[0], &k1[0, 0, 0])
                 for a in range(2):
                     for i in range(n):
                         for c in range(3):
                             yh[a, i, c] = y[a, i, c] + k1[a, i, c] * (0.5 * h)
-                status |= kernel(NULL, n, &yh[0, 0, 0], &mass[0], &k2[0, 0, 0])
+                status |= kernel(NULL, n, &yh[0, 0, 0], &yh[1, 0, 0], &mass[0], &k2[0, 0, 0])
                 for a in range(2):
                     for i in range(n):
                         for c in range(3):

@@ -91,17 +91,20 @@ subroutine integrate(n, nsteps, nframes, initial, mass, steps, frame_ends, frame
 end subroutine integrate
 
 
-function kernel(context, n, state, mass, rate) bind(C, name="nbody_fortran_kernel") result(status)
-    ! derivatives as a C function, for the checked call (kernels._boundary.Kernel): f2py
-    ! does not wrap it; kernels/fortran/__init__.py finds it by name. Returns 0.
+function kernel(context, n, pos, vel, mass, rate) bind(C, name="nbody_fortran_kernel") &
+        result(status)
+    ! The derivative as a C function, for the checked call (kernels._boundary.Kernel),
+    ! positions and velocities given apart: f2py does not wrap it;
+    ! kernels/fortran/__init__.py finds it by name. Returns 0.
     use iso_c_binding, only: c_double, c_int, c_ptr, c_ptrdiff_t
     implicit none
     type(c_ptr), value, intent(in) :: context
     integer(c_ptrdiff_t), value, intent(in) :: n
-    real(c_double), intent(in) :: state(3, n, 2), mass(n)
+    real(c_double), intent(in) :: pos(3, n), vel(3, n), mass(n)
     real(c_double), intent(inout) :: rate(3, n, 2)
     integer(c_int) :: status
 
-    call derivatives(int(n), state, mass, rate)
+    rate(:, :, 1) = vel
+    call pair_accelerations(int(n), pos, mass, rate(:, :, 2))
     status = 0
 end function kernel

@@ -9,8 +9,8 @@ cdef extern from "limit.h":
     const char *nbody_limit_variant_name(int variant) nogil
     int nbody_limit_runs(int variant) nogil
     int nbody_limit_has_threads() nogil
-    int nbody_limit_derivatives(int variant, int threads, Py_ssize_t n, const double *state,
-                                const double *mass, double *rate) nogil
+    int nbody_limit_derivatives(int variant, int threads, Py_ssize_t n, const double *pos,
+                                const double *vel, const double *mass, double *rate) nogil
     void nbody_limit_rows(int variant, Py_ssize_t n, const double *x, const double *y,
                           const double *z, const double *m, Py_ssize_t first, Py_ssize_t last,
                           double *ax, double *ay, double *az) nogil
@@ -40,7 +40,7 @@ def derivatives(int variant, int threads, const double[:, :, ::1] state,
     cdef int status
     with nogil:
         status = nbody_limit_derivatives(variant, threads, state.shape[1], &state[0, 0, 0],
-                                         &mass[0], &rate[0, 0, 0])
+                                         &state[1, 0, 0], &mass[0], &rate[0, 0, 0])
     if status != 0:
         raise MemoryError(f"limit kernel: no memory for {state.shape[1]} bodies")
 
@@ -76,9 +76,9 @@ for _v in range(NBODY_VARIANTS):
     VARIANT_IDS[_v] = _v
 
 
-cdef int kernel(const void *context, Py_ssize_t n, const double *state, const double *mass,
-                double *rate) noexcept nogil:
-    return nbody_limit_derivatives((<const int *> context)[0], 1, n, state, mass, rate)
+cdef int kernel(const void *context, Py_ssize_t n, const double *pos, const double *vel,
+                const double *mass, double *rate) noexcept nogil:
+    return nbody_limit_derivatives((<const int *> context)[0], 1, n, pos, vel, mass, rate)
 
 
 def kernel_capsule(int variant):

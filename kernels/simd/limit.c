@@ -636,13 +636,13 @@ static void accelerations(const void *context, ptrdiff_t n, const double *x, con
     }
 }
 
-int nbody_limit_derivatives(int variant, int threads, ptrdiff_t n, const double *state,
-                            const double *mass, double *rate)
+int nbody_limit_derivatives(int variant, int threads, ptrdiff_t n, const double *pos,
+                            const double *vel, const double *mass, double *rate)
 {
     struct plan p = {.variant = variant};
     int status = workspace_open(&p.w, threads, n);
     if (status == 0)
-        status = soa_derivatives(n, state, mass, rate, accelerations, &p);
+        status = soa_derivatives(n, pos, vel, mass, rate, accelerations, &p);
     free(p.w.partial);
     return status;
 }

@@ -30,11 +30,11 @@ int nbody_limit_runs(int variant);
 /* Whether this build can use several threads (compiled with OpenMP). */
 int nbody_limit_has_threads(void);
 
-/* rate = (velocities, accelerations) for state = (positions, velocities): (2, n, 3) C order.
- * threads: 1 for one thread, 0 for OpenMP's default (every core). Returns 0, or -1 when
- * out of memory. */
-int nbody_limit_derivatives(int variant, int threads, ptrdiff_t n, const double *state,
-                            const double *mass, double *rate);
+/* rate (2, n, 3) = (velocities, accelerations) for positions pos and velocities vel, each
+ * (n, 3), C order. threads: 1 for one thread, 0 for OpenMP's default (every core).
+ * Returns 0, or -1 when out of memory. */
+int nbody_limit_derivatives(int variant, int threads, ptrdiff_t n, const double *pos,
+                            const double *vel, const double *mass, double *rate);
 
 /* Rows [first, last) of the pair triangle (each pair i < j once) for structure-of-arrays
  * positions x, y, z and masses m of n bodies: adds every force of those pairs into ax,
