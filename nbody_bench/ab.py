@@ -1,0 +1,310 @@
+"""A/B: is HEAD slower than BASE? Two builds timed in alternation, so noise hits both.
+
+    python -m nbody_bench.ab BASE [HEAD] [--portable] [-k EXPR] [--threshold 0.05]
+
+Each side is built from its own source (a `git worktree` of the commit under build/ab/;
+the working tree itself when HEAD is not given) into its own folder, and runs in a
+long-lived worker process (`ab_worker.py`). For each benchmark the two workers take turns
+in short blocks (25 pairs of about 20 ms each, in the order A B, B A, A B, ...), each
+block timed by its fastest call, so a burst of interference on the shared machine, which
+lasts a second or more, falls on both sides of the pairs it touches and cancels in their
+ratio (nbody_bench.paired). Per benchmark the report gives the median ratio HEAD/BASE of
+the pairs with its 95% interval (the sign test's, free of any assumption on the noise).
+
+A benchmark is flagged as a regression only where that whole interval lies above
+1 + threshold: the slow-down is real (not noise) and larger than the threshold. The run
+exits 1 if any is flagged, 2 if it could not run, else 0, so CI or a pre-push hook can
+run it. Both workers run the limit kernel's variant BASE's process chose (NBODY_BENCH_SIMD),
+so the two sides run the same code paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paired import Paired
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = Path(__file__).with_name("ab_worker.py")
+COMPILED = ("numba", "cython", "fortran", "c-reference", "simd")
+DEFAULT_WORKLOADS = ("lecture", "lecture-whole-run", "derivative-n1000", "derivative-n4000")
+PORTABLE = {"setup_args": ["-Dnative=false"], "env": {"NUMBA_CPU_NAME": "generic"}}
+NATIVE = {"setup_args": [], "env": {}}
+
+
+class ABError(RuntimeError):
+    """The comparison could not run; the message says what failed and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str  # what the user named: a commit, or "working tree"
+    key: str  # folder name under build/ab/
+    source: Path  # what is built
+
+
+@dataclass(frozen=True)
+class Verdict:
+    benchmark: str
+    base: float  # median over the pairs of BASE's fastest call, seconds
+    head: float
+    ratio: tuple[float, float, float] | None  # median, low, high of HEAD/BASE
+    status: str  # "slower", "faster", "same", "skipped"
+    note: str = ""
+
+
+def git(*args, cwd=ROOT):
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ABError(f"git {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def side_for(ref, build):
+    """The Side for a commit-ish, or for the working tree when ref is None."""
+    if ref is None:
+        return Side("working tree", f"worktree-{build}", ROOT)
+    sha = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    source = ROOT / "build" / "ab" / "src" / sha[:12]
+    if not (source / ".git").exists():
+        shutil.rmtree(source, ignore_errors=True)
+        git("worktree", "prune")
+        git("worktree", "add", "--detach", str(source), sha)
+    return Side(f"{ref} ({sha[:12]})", f"{sha[:12]}-{build}", source)
+
+
+def install(side, build, log):
+    """Build side's project into build/ab/site/KEY (meson's folder kept for next time)."""
+    site = ROOT / "build" / "ab" / "site" / side.key
+    stamp = site / ".ab-commit"
+    commit = git("rev-parse", "HEAD", cwd=side.source)
+    if side.source != ROOT and stamp.exists() and stamp.read_text() == commit:
+        return site  # a commit's build does not change
+    shutil.rmtree(site, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+        "--target", str(site), f"-Cbuild-dir={ROOT / 'build' / 'ab' / 'build' / side.key}",
+        *(f"-Csetup-args={arg}" for arg in build["setup_args"]), str(side.source),
+    ]  # fmt: skip
+    print(f"ab: building {side.label} into {site.relative_to(ROOT)}", file=log, flush=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ABError(f"building {side.label} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    stamp.write_text(commit)
+    return site
+
+
+class Worker:
+    """A worker process on one build; ask() sends a request and returns its answer."""
+
+    def __init__(self, site, env):
+        full = {**os.environ, **env, "PYTHONPATH": str(site)}
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=site,
+            env=full,
+        )
+
+    def ask(self, **request):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise ABError(f"a worker process ended (exit {self.process.wait()}); see its stderr")
+        return json.loads(line)
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def selected(benchmarks, expression):
+    """The benchmarks a pytest-style -k expression picks ("numba and not n4000")."""
+    if not expression:
+        return list(benchmarks)
+    from _pytest.mark.expression import Expression
+
+    try:
+        compiled = Expression.compile(expression)
+    except SyntaxError as exc:
+        raise ABError(f"-k {expression!r}: {exc}") from exc
+    return [b for b in benchmarks if compiled.evaluate(lambda word, b=b: word in b)]
+
+
+def measure(workers, workload, backend, pairs, block_seconds, slow_down):
+    """Paired blocks of one benchmark on the two workers, or the reason it cannot run."""
+    keys, once = [], []
+    for worker, factor in zip(workers, (1.0, slow_down), strict=True):
+        answer = worker.ask(op="load", workload=workload, backend=backend, slow_down=factor)
+        if "error" in answer:
+            return answer["error"]
+        keys.append(answer["key"])
+        once.append(answer["once"])
+    calls = max(1, int(block_seconds / max(once)))
+    result = Paired()
+    for k in range(pairs):
+        order = (0, 1) if k % 2 == 0 else (1, 0)
+        best = {}
+        for side in order:
+            best[side] = workers[side].ask(op="block", key=keys[side], calls=calls)["best"]
+        result.a.append(best[0])
+        result.b.append(best[1])
+    return result
+
+
+def judge(benchmark, paired, threshold):
+    if isinstance(paired, str):
+        return Verdict(benchmark, float("nan"), float("nan"), None, "skipped", paired)
+    interval = paired.ratio()
+    median_a = sorted(paired.a)[len(paired.a) // 2]
+    median_b = sorted(paired.b)[len(paired.b) // 2]
+    if interval.low > 1 + threshold:
+        status = "slower"
+    elif interval.high < 1 / (1 + threshold):
+        status = "faster"
+    else:
+        status = "same"
+    ratio = (interval.median, interval.low, interval.high)
+    return Verdict(benchmark, median_a, median_b, ratio, status)
+
+
+def format_report(verdicts, base, head, threshold):
+    header = ["benchmark", "BASE", "HEAD", "HEAD/BASE [95% interval]", "verdict"]
+    lines = []
+    for v in verdicts:
+        if v.ratio is None:
+            lines.append([v.benchmark, "-", "-", "-", f"skipped: {v.note}"])
+            continue
+        median, low, high = v.ratio
+        lines.append(
+            [
+                v.benchmark,
+                _duration(v.base),
+                _duration(v.head),
+                f"{median:.3f} [{low:.3f}, {high:.3f}]",
+                v.status.upper() if v.status == "slower" else v.status,
+            ]
+        )
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
+
+    def fmt(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    slower = [v.benchmark for v in verdicts if v.status == "slower"]
+    return "\n".join(
+        [
+            f"A/B: BASE {base}, HEAD {head}",
+            fmt(header),
+            fmt(["-" * w for w in widths]),
+            *(fmt(x) for x in lines),
+            f"slower: the whole 95% interval of HEAD/BASE lies above {1 + threshold:g}; "
+            f"faster: below {1 / (1 + threshold):.3g}.",
+            f"ab: {len(slower)} regression(s)" + (f": {', '.join(slower)}" if slower else ""),
+        ]
+    )
+
+
+def _duration(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.4g} {unit}"
+    return f"{seconds / 1e-9:.4g} ns"
+
+
+def run(args, log=sys.stderr):
+    build_name = "portable" if args.portable else "native"
+    build = PORTABLE if args.portable else NATIVE
+    base, head = side_for(args.base, build_name), side_for(args.head, build_name)
+    sites = [install(base, build, log), install(head, build, log)]
+    benchmarks = [f"{w}[{b}]" for w in DEFAULT_WORKLOADS for b in COMPILED]
+    if args.benchmark:
+        benchmarks = list(args.benchmark)
+    benchmarks = selected(benchmarks, args.k)
+    if not benchmarks:
+        raise ABError(f"-k {args.k!r} selects none of the benchmarks")
+    probe = Worker(sites[0], build["env"])
+    variant = probe.ask(op="describe").get("simd")
+    probe.close()
+    env = dict(build["env"])
+    if variant and "NBODY_BENCH_SIMD" not in os.environ:
+        env["NBODY_BENCH_SIMD"] = variant
+    workers = [Worker(site, env) for site in sites]
+    verdicts = []
+    try:
+        for benchmark in benchmarks:
+            found = re.fullmatch(r"(.+)\[(.+)\]", benchmark)
+            if found is None:
+                raise ABError(f"benchmark {benchmark!r} is not WORKLOAD[BACKEND]")
+            workload, backend = found.groups()
+            factor = args.slow_down.get(backend, 1.0)
+            paired = measure(workers, workload, backend, args.pairs, args.block, factor)
+            verdicts.append(judge(benchmark, paired, args.threshold))
+            print(f"ab: {benchmark}: {verdicts[-1].status}", file=log, flush=True)
+    finally:
+        for worker in workers:
+            worker.close()
+    return verdicts, base.label, head.label
+
+
+def _slow_downs(values):
+    factors = {}
+    for value in values:
+        backend, _, factor = value.partition("=")
+        try:
+            factors[backend] = float(factor)
+        except ValueError:
+            factors[backend] = float("nan")
+        if not factors[backend] >= 1:
+            raise ABError(f"--slow-down {value!r}: give BACKEND=FACTOR with a factor of at least 1")
+    return factors
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m nbody_bench.ab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("base", help="the commit to compare against (any git commit-ish)")
+    parser.add_argument("head", nargs="?", help="the commit to judge (default: the working tree)")
+    parser.add_argument("--portable", action="store_true", help="the portable build (-Dnative=false)")
+    parser.add_argument("-k", default="", help="pytest-style selection, e.g. 'numba and n1000'")
+    parser.add_argument(
+        "--benchmark",
+        action="append",
+        metavar="WORKLOAD[BACKEND]",
+        help="benchmarks to run instead of the default set, e.g. 'checked-n20[cython]'",
+    )
+    parser.add_argument("--threshold", type=float, default=0.05, help="flag a slow-down whose 95%% interval lies above 1 + this (default 0.05)")
+    parser.add_argument("--pairs", type=int, default=25, help="pairs of blocks per benchmark (default 25)")
+    parser.add_argument("--block", type=float, default=0.02, help="seconds per block (default 0.02)")
+    parser.add_argument(
+        "--slow-down",
+        action="append",
+        default=[],
+        metavar="BACKEND=FACTOR",
+        help="check the check: make HEAD's BACKEND FACTOR times slower (busy-waiting)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the verdicts to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        args.slow_down = _slow_downs(args.slow_down)
+        verdicts, base, head = run(args)
+    except ABError as exc:
+        print(f"ab: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(verdicts, base, head, args.threshold))
+    if args.json:
+        args.json.write_text(json.dumps([v.__dict__ for v in verdicts], indent=1))
+    return 1 if any(v.status == "slower" for v in verdicts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
