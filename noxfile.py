@@ -132,6 +132,32 @@ def compare(session, build):
     run_suite(session, build, *args)
 
 
+def install_dependencies(session):
+    """The project's dependencies and build tools, not the project: for sessions that build
+    commits of their own, where an editable install would only be in the way."""
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    session.install(*BUILD_REQUIRES, *PYPROJECT["project"]["dependencies"])
+    session.install(*extras["numba"], *extras["dask"], *extras["test"])
+
+
+@nox.session(default=False)
+def ab(session):
+    """A/B: HEAD (default: the working tree) against BASE, alternating (-- BASE [HEAD] ...)."""
+    install_dependencies(session)
+    if not session.posargs:
+        session.error("give the commit to compare against: ./dev ab BASE [HEAD] [-k EXPR]")
+    session.run("python", "-m", "nbody_bench.ab", *session.posargs)
+
+
+@nox.session(default=False)
+def bisect(session):
+    """The first commit that made a benchmark slower (-- GOOD BAD -k EXPR)."""
+    install_dependencies(session)
+    if len(session.posargs) < 2:
+        session.error("give two commits and a benchmark: ./dev bisect GOOD BAD -k EXPR")
+    session.run("python", "-m", "nbody_bench.bisect", *session.posargs)
+
+
 @nox.session(default=False)
 def cli(session):
     """The nbody-bench command: report, profile, animate, cluster (-- report --out DIR)."""

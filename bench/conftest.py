@@ -20,6 +20,7 @@ from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.results import extra_info_of, rows_from
 from nbody_bench.summary import format_checked_cost, format_crossover, format_table
+from nbody_bench.workloads import bodies  # the seeded inputs, shared with A/B
 
 # The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
 LECTURE_N = 20
@@ -104,17 +105,6 @@ def slowed_down(fn, factor):
 
 
 # -- inputs and references ---------------------------------------------------------------
-
-
-@functools.cache
-def bodies(n):
-    """Seeded bodies with unequal masses (so mixing up m_i and m_j shows). Never change
-    these numbers: stored benchmark histories are only comparable on the same input."""
-    pos, vel, _ = kernels.initial_conditions(n, seed=n)
-    mass = np.random.default_rng(n).uniform(0.5, 2.0, n)
-    for a in (pos, vel, mass):
-        a.flags.writeable = False
-    return pos, vel, mass
 
 
 @functools.cache

@@ -32,9 +32,10 @@ from pathlib import Path
 
 from .paired import Paired
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("ab_worker.py")
-COMPILED = ("numba", "cython", "fortran", "c-reference", "simd")
+# The default set: the compiled backends and NumPy, on the workloads where the kernel and
+# the Python loop around it each decide.
+BACKENDS = ("numpy", "numba", "cython", "fortran", "c-reference", "simd")
 DEFAULT_WORKLOADS = ("lecture", "lecture-whole-run", "derivative-n1000", "derivative-n4000")
 PORTABLE = {"setup_args": ["-Dnative=false"], "env": {"NUMBA_CPU_NAME": "generic"}}
 NATIVE = {"setup_args": [], "env": {}}
@@ -49,6 +50,7 @@ class Side:
     label: str  # what the user named: a commit, or "working tree"
     key: str  # folder name under build/ab/
     source: Path  # what is built
+    fixed: bool = False  # a commit's own worktree: built once, reused by later runs
 
 
 @dataclass(frozen=True)
@@ -61,40 +63,56 @@ class Verdict:
     note: str = ""
 
 
-def git(*args, cwd=ROOT):
+def git(*args, cwd):
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
         raise ABError(f"git {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
     return done.stdout.strip()
 
 
-def side_for(ref, build):
-    """The Side for a commit-ish, or for the working tree when ref is None."""
+def repository(path=None):
+    """The top folder of the git repository holding `path` (default: the current one)."""
+    try:
+        return Path(git("rev-parse", "--show-toplevel", cwd=path or Path.cwd()))
+    except ABError as exc:
+        raise ABError(f"not in a git repository ({exc}); run from the project's checkout") from exc
+
+
+def side_for(ref, build, root):
+    """The Side for a commit-ish of the repository at `root`, or for its working tree when
+    ref is None, or for a folder holding a checkout ("tree:PATH", as bisect gives)."""
     if ref is None:
-        return Side("working tree", f"worktree-{build}", ROOT)
-    sha = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    source = ROOT / "build" / "ab" / "src" / sha[:12]
+        return Side("working tree", f"worktree-{build}", root)
+    if ref.startswith("tree:"):
+        source = Path(ref.removeprefix("tree:")).resolve()
+        sha = git("rev-parse", "--short=12", "HEAD", cwd=source)
+        return Side(f"{source.name} at {sha}", f"tree-{source.name}-{build}", source)
+    try:
+        sha = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=root)
+    except ABError as exc:
+        raise ABError(f"{ref!r} is not a commit of {root}") from exc
+    source = root / "build" / "ab" / "src" / sha[:12]
     if not (source / ".git").exists():
         shutil.rmtree(source, ignore_errors=True)
-        git("worktree", "prune")
-        git("worktree", "add", "--detach", str(source), sha)
-    return Side(f"{ref} ({sha[:12]})", f"{sha[:12]}-{build}", source)
+        git("worktree", "prune", cwd=root)
+        git("worktree", "add", "--detach", str(source), sha, cwd=root)
+    return Side(f"{ref} ({sha[:12]})", f"{sha[:12]}-{build}", source, fixed=True)
 
 
-def install(side, build, log):
+def install(side, build, root, log):
     """Build side's project into build/ab/site/KEY (meson's folder kept for next time)."""
-    site = ROOT / "build" / "ab" / "site" / side.key
+    site = root / "build" / "ab" / "site" / side.key
     stamp = site / ".ab-commit"
     commit = git("rev-parse", "HEAD", cwd=side.source)
-    if side.source != ROOT and stamp.exists() and stamp.read_text() == commit:
-        return site  # a commit's build does not change
+    if side.fixed and stamp.exists() and stamp.read_text() == commit:
+        return site
     shutil.rmtree(site, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-        "--target", str(site), f"-Cbuild-dir={ROOT / 'build' / 'ab' / 'build' / side.key}",
+        "--target", str(site), f"-Cbuild-dir={root / 'build' / 'ab' / 'build' / side.key}",
         *(f"-Csetup-args={arg}" for arg in build["setup_args"]), str(side.source),
     ]  # fmt: skip
-    print(f"ab: building {side.label} into {site.relative_to(ROOT)}", file=log, flush=True)
+    print(f"ab: building {side.label} into {site.relative_to(root)}", file=log, flush=True)
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise ABError(f"building {side.label} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
@@ -107,8 +125,10 @@ class Worker:
 
     def __init__(self, site, env):
         full = {**os.environ, **env, "PYTHONPATH": str(site)}
+        # -P: the worker's own folder stays off sys.path (its bisect.py would shadow the
+        # standard library's).
         self.process = subprocess.Popen(
-            [sys.executable, str(WORKER)],
+            [sys.executable, "-P", str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -225,9 +245,10 @@ def _duration(seconds):
 def run(args, log=sys.stderr):
     build_name = "portable" if args.portable else "native"
     build = PORTABLE if args.portable else NATIVE
-    base, head = side_for(args.base, build_name), side_for(args.head, build_name)
-    sites = [install(base, build, log), install(head, build, log)]
-    benchmarks = [f"{w}[{b}]" for w in DEFAULT_WORKLOADS for b in COMPILED]
+    root = repository(args.repo)
+    base, head = side_for(args.base, build_name, root), side_for(args.head, build_name, root)
+    sites = [install(base, build, root, log), install(head, build, root, log)]
+    benchmarks = [f"{w}[{b}]" for w in DEFAULT_WORKLOADS for b in BACKENDS]
     if args.benchmark:
         benchmarks = list(args.benchmark)
     benchmarks = selected(benchmarks, args.k)
@@ -240,6 +261,16 @@ def run(args, log=sys.stderr):
     if variant and "NBODY_BENCH_SIMD" not in os.environ:
         env["NBODY_BENCH_SIMD"] = variant
     workers = [Worker(site, env) for site in sites]
+    for worker, site in zip(workers, sites, strict=True):
+        found = Path(worker.ask(op="describe")["kernels"])
+        if not found.is_relative_to(site):
+            for w in workers:
+                w.close()
+            raise ABError(
+                f"the worker for {site.name} imported kernels from {found}, not from its "
+                "build: an installed nbody-bench (an editable install, say) shadows it; run "
+                "through ./dev ab, whose environment has the dependencies only"
+            )
     verdicts = []
     try:
         for benchmark in benchmarks:
@@ -271,10 +302,14 @@ def _slow_downs(values):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nbody_bench.ab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m nbody_bench.ab", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("base", help="the commit to compare against (any git commit-ish)")
     parser.add_argument("head", nargs="?", help="the commit to judge (default: the working tree)")
-    parser.add_argument("--portable", action="store_true", help="the portable build (-Dnative=false)")
+    parser.add_argument(
+        "--portable", action="store_true", help="the portable build (-Dnative=false)"
+    )
     parser.add_argument("-k", default="", help="pytest-style selection, e.g. 'numba and n1000'")
     parser.add_argument(
         "--benchmark",
@@ -282,9 +317,18 @@ def main(argv=None):
         metavar="WORKLOAD[BACKEND]",
         help="benchmarks to run instead of the default set, e.g. 'checked-n20[cython]'",
     )
-    parser.add_argument("--threshold", type=float, default=0.05, help="flag a slow-down whose 95%% interval lies above 1 + this (default 0.05)")
-    parser.add_argument("--pairs", type=int, default=25, help="pairs of blocks per benchmark (default 25)")
-    parser.add_argument("--block", type=float, default=0.02, help="seconds per block (default 0.02)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.05,
+        help="flag a slow-down whose 95%% interval lies above 1 + this (default 0.05)",
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=25, help="pairs of blocks per benchmark (default 25)"
+    )
+    parser.add_argument(
+        "--block", type=float, default=0.02, help="seconds per block (default 0.02)"
+    )
     parser.add_argument(
         "--slow-down",
         action="append",
@@ -293,6 +337,9 @@ def main(argv=None):
         help="check the check: make HEAD's BACKEND FACTOR times slower (busy-waiting)",
     )
     parser.add_argument("--json", type=Path, help="also write the verdicts to this JSON file")
+    parser.add_argument(
+        "--repo", type=Path, help="the repository (default: the one of the current folder)"
+    )
     args = parser.parse_args(argv)
     try:
         args.slow_down = _slow_downs(args.slow_down)
@@ -301,8 +348,10 @@ def main(argv=None):
         print(f"ab: {exc}", file=sys.stderr)
         return 2
     print(format_report(verdicts, base, head, args.threshold))
-    if args.json:
-        args.json.write_text(json.dumps([v.__dict__ for v in verdicts], indent=1))
+    if args.json:  # written whole or not at all
+        partial = args.json.with_name(f".{args.json.name}.partial")
+        partial.write_text(json.dumps([v.__dict__ for v in verdicts], indent=1))
+        partial.replace(args.json)
     return 1 if any(v.status == "slower" for v in verdicts) else 0
 
 

@@ -67,7 +67,14 @@ def describe():
     return {"kernels": str(Path(kernels.__file__).parent), "simd": variant}
 
 
+def shed_editable_install():
+    """Keep an editable install of nbody-bench (meson-python's import hook, as in the test
+    environment) from serving `kernels` in place of the build under test on PYTHONPATH."""
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "MesonpyMetaFinder"]
+
+
 def main():
+    shed_editable_install()
     workloads = load_workloads()
     loaded = []
     for line in sys.stdin:
