@@ -1,0 +1,153 @@
+"""The A/B check and bisect: selection, verdicts, errors, and a bisection end to end."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kernels
+from nbody_bench import ab, bisect
+from nbody_bench.paired import Paired
+from nbody_bench.workloads import workload
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = [f"{w}[{b}]" for w in ab.DEFAULT_WORKLOADS for b in ab.BACKENDS]
+
+
+def test_k_selects_like_pytest():
+    assert ab.selected(DEFAULT, "numba and n1000") == ["derivative-n1000[numba]"]
+    assert ab.selected(DEFAULT, "lecture and not whole and not numpy") == [
+        f"lecture[{b}]" for b in ab.BACKENDS if b != "numpy"
+    ]
+    assert ab.selected(DEFAULT, "") == DEFAULT
+    with pytest.raises(ab.ABError, match="-k 'numba and'"):
+        ab.selected(DEFAULT, "numba and")
+
+
+def paired(ratio, spread=0.01, pairs=25):
+    """Pairs whose ratios spread evenly around `ratio` by +-spread."""
+    steps = [ratio * (1 + spread * (2 * k / (pairs - 1) - 1)) for k in range(pairs)]
+    return Paired(a=[1e-3] * pairs, b=[1e-3 * r for r in steps])
+
+
+@pytest.mark.parametrize(
+    ("ratio", "spread", "status"),
+    [
+        (1.0, 0.01, "same"),
+        (1.04, 0.01, "same"),
+        (1.1, 0.01, "slower"),
+        (0.9, 0.01, "faster"),
+        (1.055, 0.01, "slower"),  # the 25 pairs' interval: 1.0506 .. 1.0594
+        (1.055, 0.02, "same"),  # 1.0462 .. 1.0638: not shown to be over 5%
+    ],
+)
+def test_a_slow_down_is_flagged_only_when_its_whole_interval_is_over_the_threshold(
+    ratio, spread, status
+):
+    verdict = ab.judge("derivative-n1000[numba]", paired(ratio, spread), threshold=0.05)
+    assert verdict.status == status
+    median, low, high = verdict.ratio
+    assert low <= median <= high
+    assert median == pytest.approx(ratio)
+
+
+def test_report_names_the_regressions_and_the_skipped():
+    verdicts = [
+        ab.judge("lecture[numba]", paired(1.2), 0.05),
+        ab.judge("lecture[cython]", paired(1.0), 0.05),
+        ab.judge("lecture[fortran]", "BackendUnavailable: no gfortran", 0.05),
+    ]
+    report = ab.format_report(verdicts, "v1", "working tree", 0.05)
+    assert "SLOWER" in report
+    assert "skipped: BackendUnavailable: no gfortran" in report
+    assert report.splitlines()[-1] == "ab: 1 regression(s): lecture[numba]"
+
+
+def test_bad_input_says_what_is_wrong(capsys):
+    assert ab.main(["no-such-commit-anywhere", "--repo", str(ROOT)]) == 2
+    assert "'no-such-commit-anywhere' is not a commit" in capsys.readouterr().err
+    assert ab.main(["HEAD", "--slow-down", "numba=0.5", "--repo", str(ROOT)]) == 2
+    assert "factor of at least 1" in capsys.readouterr().err
+    assert bisect.main(["HEAD~1", "HEAD"]) == 2
+    assert "name the benchmark" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "lecture",
+        "lecture-whole-run",
+        "lecture-as-written",
+        "derivative-n20",
+        "checked-n20",
+        "run-n30",
+    ],
+)
+def test_workloads_run_what_their_ids_say(name):
+    fn = workload(name, "cython")
+    result = fn()
+    if name.startswith(("lecture", "run")):
+        assert result.shape[1:] == ((20, 3) if name.startswith("lecture") else (30, 3))
+    elif name.startswith("checked"):
+        assert result[1].shape == (20, 3)
+    with pytest.raises(ValueError, match="unknown workload 'derivative-20'"):
+        workload("derivative-20", "cython")
+
+
+def git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
+    """A 16-commit history of this project in which commit 11 makes the numpy backend
+    1.3x slower: the bisection names commit 11. About 2 minutes: two builds of the
+    project, then reinstalls of the bisection's tree."""
+    if "fortran" not in kernels.available():
+        pytest.skip("the bisection builds the project, whose Fortran part needs gfortran")
+    repo = tmp_path / "repo"
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, check=True, capture_output=True
+    )
+    repo.mkdir()
+    subprocess.run(["tar", "-x"], input=archive.stdout, cwd=repo, check=True)
+    git("init", "-q", cwd=repo)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    numpy_kernel = repo / "kernels" / "numpy.py"
+    shas = []
+    for k in range(16):
+        if k == 11:  # busy-wait 0.3 of each call's own time
+            text = numpy_kernel.read_text().replace(
+                "def accelerations(pos, mass):\n",
+                "def accelerations(pos, mass):\n    import time\n\n"
+                "    start = time.perf_counter()\n    result = _accelerations(pos, mass)\n"
+                "    until = start + 1.3 * (time.perf_counter() - start)\n"
+                "    while time.perf_counter() < until:\n        pass\n    return result\n\n\n"
+                "def _accelerations(pos, mass):\n",
+            )
+            numpy_kernel.write_text(text)
+        else:
+            (repo / "CHANGES").write_text(f"change {k}\n")
+        git("add", "-A", cwd=repo)
+        git(*identity, "commit", "-q", "-m", f"change {k}", cwd=repo)
+        shas.append(
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+            ).stdout.strip()
+        )
+    done = subprocess.run(
+        [
+            *(sys.executable, "-P", "-m", "nbody_bench.bisect", shas[0], shas[-1]),
+            *("--benchmark", "derivative-n100[numpy]", "--pairs", "15"),
+        ],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"the first commit that made it slower: {shas[11]}" in done.stdout
