@@ -16,11 +16,12 @@ from threadpoolctl import threadpool_limits
 import kernels
 from kernels.integrate import schedule
 from kernels.multiprocessing import usable_cores
-from nbody_bench.gate import GateConfigError, evaluate, load_thresholds, report
+from nbody_bench.gate import GateConfigError, confirm, evaluate, load_thresholds, report
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
-from nbody_bench.results import extra_info_of, rows_from
+from nbody_bench.paired import Interval, alternate
+from nbody_bench.results import baseline_for, extra_info_of, rows_from
 from nbody_bench.summary import format_checked_cost, format_crossover, format_table
-from nbody_bench.workloads import bodies  # the seeded inputs, shared with A/B
+from nbody_bench.workloads import bodies, workload  # the seeded inputs, shared with A/B
 
 # The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
 LECTURE_N = 20
@@ -328,6 +329,12 @@ def timed(benchmark, request):
                 calls=calls,
                 cores=usable_cores(),
             )
+            if backend in ("simd", "simd-parallel", "dask"):
+                # The limit kernel's variant, timed at import by each process: a compare
+                # across runs can tell a changed choice from a slower kernel.
+                from kernels.simd import VARIANT, VARIANTS
+
+                benchmark.extra_info["simd_variant"] = VARIANTS[VARIANT]
             if backend == "dask":  # which cluster it ran on: embedded, or the configured one
                 from kernels.dask import describe
 
@@ -371,6 +378,28 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
             info.update(extra_info_of(row, all_rows))
 
 
+def remeasurer(rows, slow_downs):
+    """remeasure(verdict) for gate.confirm: the bound's two sides, alternating in blocks
+    (nbody_bench.paired), with any --slow-down of the run; returns the speedup's interval."""
+
+    def side(workload_id, backend):
+        fn = workload(workload_id, backend)
+        return slowed_down(fn, slow_downs[backend]) if backend in slow_downs else fn
+
+    def remeasure(verdict):
+        bound = verdict.bound
+        row = next(r for r in rows if (r.workload, r.backend) == (bound.workload, bound.backend))
+        base, _ = baseline_for(rows, row, bound.over)
+        # The python baseline runs for seconds a call: fewer, longer pairs there.
+        pairs = 25 if max(row.time, base.time) < 0.05 else 9
+        ratio = alternate(
+            side(base.workload, base.backend), side(row.workload, row.backend), pairs=pairs
+        ).ratio()  # this backend's time over the other's
+        return Interval(1 / ratio.median, 1 / ratio.high, 1 / ratio.low, ratio.confidence)
+
+    return remeasure
+
+
 def pytest_sessionfinish(session):
     results = session.config.stash[_RESULTS]
     if not results:
@@ -384,6 +413,8 @@ def pytest_sessionfinish(session):
         failed = True
     else:
         verdicts = evaluate(rows, thresholds)
+        if session.config.getoption("--gate") and any(v.failed for v in verdicts):
+            verdicts = confirm(verdicts, remeasurer(rows, session.config.stash[_SLOW_DOWN]))
         lines += [
             format_table(rows, verdicts),
             format_crossover(rows),

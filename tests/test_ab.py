@@ -14,7 +14,16 @@ from nbody_bench.paired import Paired
 from nbody_bench.workloads import workload
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = [f"{w}[{b}]" for w in ab.DEFAULT_WORKLOADS for b in ab.BACKENDS]
+DEFAULT = ab.default_benchmarks()
+
+
+def test_the_default_set_runs_every_backend_on_what_it_has():
+    assert len(DEFAULT) == len(ab.DEFAULT_WORKLOADS) * len(ab.BACKENDS) - 1
+    assert "lecture-whole-run[numpy]" not in DEFAULT
+    for benchmark in DEFAULT:
+        name, backend = benchmark[:-1].split("[")
+        if backend in kernels.available():
+            workload(name, backend)  # known and supported: raises otherwise
 
 
 def test_k_selects_like_pytest():

@@ -419,3 +419,43 @@ def test_checked_call_cost_measured_in_alternation_comes_with_its_interval():
     assert rows[1].checked_cost == (2.5e-6, 2.1e-6, 3e-6)
     line = format_checked_cost(rows).splitlines()[3]
     assert line.split() == ["simd", "+2.5", "us", "[+2.1", "us,", "+3", "us]", "(+1.2%)"]
+
+
+def test_a_broken_bound_stands_only_if_the_alternating_remeasurement_breaks_it_too():
+    from nbody_bench.paired import Interval
+
+    limits = {"lecture": {"numba": 600, "numpy": 20}}
+    verdicts = gate.evaluate(rows_from(RUN), thresholds(limits))  # numba 500x < 600x
+    asked = []
+
+    def remeasure(verdict):
+        asked.append(verdict.backend)
+        return again
+
+    again = Interval(510.0, 490.0, 530.0, 0.95)  # still below 600x: confirmed
+    kept = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
+    assert asked == ["numba"]  # only the broken bound is measured again
+    assert kept.failed
+    assert "re-measured with both sides alternating: 510 [490, 530], confirmed" in kept.message
+
+    again = Interval(640.0, 590.0, 700.0, 0.95)  # the interval reaches the bound: noise
+    retried = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
+    assert retried.status == "retried"
+    assert not retried.failed
+    assert "noise in the first measurement" in retried.message
+    assert "gate: passed: 0 of 2 bounds broken" in gate.report([retried, verdicts[1]])[-1]
+
+
+def test_a_per_core_bound_is_remeasured_per_added_core():
+    from nbody_bench.paired import Interval
+
+    rows = rows_from(
+        [
+            entry("derivative-n4000", "numba", 0.048, n=4000, cores=2),
+            entry("derivative-n4000", "numba-parallel", 0.048, n=4000, cores=2),  # 1x: FAIL
+        ]
+    )
+    (verdict,) = gate.evaluate(rows, thresholds(PARALLEL))
+    (again,) = gate.confirm([verdict], lambda v: Interval(1.8, 1.7, 1.9, 0.95))
+    assert again.status == "retried"
+    assert again.measured == pytest.approx(0.8)  # (1.8 - 1) / (2 - 1)

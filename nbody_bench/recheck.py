@@ -1,0 +1,165 @@
+"""The compare's second look: a benchmark slower than in the last saved run is measured
+again, against that run's own build, before the compare fails.
+
+    python -m nbody_bench.recheck [--storage .benchmarks] [--threshold 0.1] [--portable]
+
+`./dev compare` saves each suite run and compares it with the one before on the same
+machine (pytest-benchmark's --benchmark-compare). Each benchmark there was timed alone,
+seconds or minutes apart from its counterpart, and a burst of interference on a shared
+machine slows every round of one benchmark by 1.3-1.9x: a fixed threshold on that
+comparison either cries wolf or misses a real 20%. So the comparison only nominates:
+every benchmark whose fastest round is more than `threshold` slower than in the previous
+run is measured again with the A/B check (`nbody_bench.ab`), the previous run's commit
+against the working tree, alternating, and fails the compare only if A/B flags it.
+
+Where the previous run's build cannot be had (it ran on uncommitted changes, or its
+commit is gone), the suspect is timed again here, on this build, and compared with every
+earlier run's fastest round of it: confirmed only if it is still slower than all of them
+by more than `threshold`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+from . import ab
+from .history import saved_runs
+from .results import ResultsError
+
+
+def suspects(previous, latest, threshold):
+    """(benchmark id, slow-down) for each benchmark of both runs slower by > threshold."""
+    before = {(r.workload, r.backend): r.time for r in previous.rows}
+    found = []
+    for row in latest.rows:
+        old = before.get((row.workload, row.backend))
+        if old is not None and row.time / old - 1 > threshold:
+            found.append((f"{row.workload}[{row.backend}]", row.time / old - 1))
+    return found
+
+
+def history_of(runs, benchmark):
+    """The fastest round of `benchmark` in each of `runs` that has it."""
+    workload, backend = benchmark[:-1].split("[")
+    return [
+        r.time for run in runs for r in run.rows if (r.workload, r.backend) == (workload, backend)
+    ]
+
+
+def time_again(benchmark, blocks=9, block_seconds=0.2):
+    """The fastest call of `benchmark` on this build over a few blocks, in seconds."""
+    from .workloads import workload  # imports kernels: this build's
+
+    name, backend = benchmark[:-1].split("[")
+    fn = workload(name, backend)
+    fn()
+    best = math.inf
+    for _ in range(blocks):
+        deadline = time.perf_counter() + block_seconds
+        while True:
+            start = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - start)
+            if start > deadline:
+                break
+    return best
+
+
+def recheck(storage, threshold, portable, ab_threshold, out=None):
+    """0 if no slow-down is confirmed, 1 if one is; the report goes to `out` (stdout)."""
+    out = out or sys.stdout
+    runs = saved_runs(storage)
+    machine = runs[-1].path.parent
+    runs = [r for r in runs if r.path.parent == machine]
+    if len(runs) < 2:
+        print(f"recheck: one saved run in {machine}: nothing to compare with yet", file=out)
+        return 0
+    previous, latest = runs[-2], runs[-1]
+    nominated = suspects(previous, latest, threshold)
+    if not nominated:
+        print(
+            f"recheck: no benchmark is more than {threshold:.0%} slower than in run "
+            f"{previous.label}: nothing to measure again",
+            file=out,
+        )
+        return 0
+    print(
+        f"recheck: {len(nominated)} benchmark(s) more than {threshold:.0%} slower than in run "
+        f"{previous.label}, measured again: " + ", ".join(f"{b} (+{s:.0%})" for b, s in nominated),
+        file=out,
+    )
+    ids = [b for b, _ in nominated]
+    if not previous.dirty and previous.commit != "unknown":
+        args = argparse.Namespace(
+            base=previous.commit,
+            head=None,
+            repo=None,
+            portable=portable,
+            k="",
+            benchmark=ids,
+            threshold=ab_threshold,
+            pairs=25,
+            block=0.02,
+            slow_down={},
+        )
+        try:
+            verdicts, base, head = ab.run(args)
+        except ab.ABError as exc:
+            print(f"recheck: A/B against run {previous.label} failed ({exc})", file=out)
+        else:
+            print(ab.format_report(verdicts, base, head, ab_threshold), file=out)
+            confirmed = [v.benchmark for v in verdicts if v.status == "slower"]
+            return _verdict(confirmed, f"A/B against {previous.commit}", out)
+    confirmed = []
+    for benchmark in ids:
+        earlier = history_of(runs[:-1], benchmark)
+        again = time_again(benchmark)
+        slower = again > max(earlier) * (1 + threshold)
+        print(
+            f"recheck: {benchmark}: {again * 1e3:.4g} ms now; earlier runs "
+            f"{min(earlier) * 1e3:.4g}-{max(earlier) * 1e3:.4g} ms: "
+            + ("still slower" if slower else "within them: noise"),
+            file=out,
+        )
+        if slower:
+            confirmed.append(benchmark)
+    return _verdict(confirmed, "timing again against the history", out)
+
+
+def _verdict(confirmed, how, out):
+    if confirmed:
+        print(f"recheck: FAILED: slower, confirmed by {how}: {', '.join(confirmed)}", file=out)
+        return 1
+    print(f"recheck: passed: no slow-down confirmed by {how}", file=out)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m nbody_bench.recheck", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--storage", type=Path, default=Path(".benchmarks"))
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.1,
+        help="nominate benchmarks slower than the last saved run by more than this",
+    )
+    parser.add_argument(
+        "--ab-threshold", type=float, default=0.05, help="the A/B check's threshold"
+    )
+    parser.add_argument("--portable", action="store_true", help="the portable build")
+    args = parser.parse_args(argv)
+    try:
+        return recheck(args.storage, args.threshold, args.portable, args.ab_threshold)
+    except (ResultsError, ab.ABError) as exc:
+        print(f"recheck: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

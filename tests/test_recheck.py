@@ -1,0 +1,74 @@
+"""The compare's second look (nbody_bench.recheck): what it nominates and how it decides."""
+
+import json
+
+import pytest
+
+from nbody_bench import ab, recheck
+
+
+def entry(workload, backend, time, n=20):
+    kind = "lecture" if workload.startswith("lecture") else "derivative"
+    info = {"workload": workload, "kind": kind, "backend": backend, "n": n, "calls": 1}
+    return {"name": workload, "extra_info": info, "stats": {"min": time, "median": time}}
+
+
+def save(storage, number, benchmarks, commit="abc1234", dirty=False):
+    folder = storage / "Linux-CPython-3.11-64bit"
+    folder.mkdir(parents=True, exist_ok=True)
+    run = {"benchmarks": benchmarks, "commit_info": {"id": commit, "dirty": dirty}}
+    (folder / f"{number:04d}_run.json").write_text(json.dumps(run))
+
+
+def test_a_benchmark_is_nominated_when_slower_than_the_threshold(tmp_path):
+    save(tmp_path, 1, [entry("lecture", "numba", 1.0), entry("lecture", "cython", 1.0)])
+    save(tmp_path, 2, [entry("lecture", "numba", 1.2), entry("lecture", "cython", 1.05)])
+    previous, latest = recheck.saved_runs(tmp_path)
+    ((name, slowed),) = recheck.suspects(previous, latest, 0.1)
+    assert name == "lecture[numba]"
+    assert slowed == pytest.approx(0.2)
+
+
+def test_nothing_to_do_with_one_run_or_no_suspect(tmp_path, capsys):
+    save(tmp_path, 1, [entry("lecture", "numba", 1.0)])
+    assert recheck.recheck(tmp_path, 0.1, False, 0.05) == 0
+    assert "nothing to compare with yet" in capsys.readouterr().out
+    save(tmp_path, 2, [entry("lecture", "numba", 1.05)])
+    assert recheck.recheck(tmp_path, 0.1, False, 0.05) == 0
+    assert "nothing to measure again" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("flagged", "code"), [("slower", 1), ("same", 0)])
+def test_a_suspect_is_decided_by_ab_against_the_previous_runs_commit(
+    tmp_path, monkeypatch, capsys, flagged, code
+):
+    save(tmp_path, 1, [entry("derivative-n20", "numba", 1e-6)], commit="feed123")
+    save(tmp_path, 2, [entry("derivative-n20", "numba", 2e-6)])
+    asked = {}
+
+    def fake_run(args):
+        asked.update(base=args.base, head=args.head, benchmark=args.benchmark)
+        verdict = ab.Verdict("derivative-n20[numba]", 1e-6, 2e-6, (2.0, 1.9, 2.1), flagged)
+        return [verdict], "feed123", "working tree"
+
+    monkeypatch.setattr(ab, "run", fake_run)
+    assert recheck.recheck(tmp_path, 0.1, False, 0.05) == code
+    assert asked == {"base": "feed123", "head": None, "benchmark": ["derivative-n20[numba]"]}
+    out = capsys.readouterr().out
+    assert "derivative-n20[numba] (+100%)" in out
+    assert ("FAILED" in out) == (code == 1)
+
+
+@pytest.mark.parametrize(("earlier", "code"), [(1e-12, 1), (100.0, 0)])
+def test_without_the_previous_build_the_suspect_is_timed_against_the_history(
+    tmp_path, capsys, earlier, code
+):
+    """A dirty previous run has no commit to build: the benchmark is timed again here and
+    set against every earlier run (1 ps: anything is slower; 100 s: nothing is)."""
+    save(tmp_path, 1, [entry("derivative-n20", "cython", earlier)])
+    save(tmp_path, 2, [entry("derivative-n20", "cython", earlier)], dirty=True)
+    save(tmp_path, 3, [entry("derivative-n20", "cython", 2 * earlier)])
+    assert recheck.recheck(tmp_path, 0.1, False, 0.05) == code
+    out = capsys.readouterr().out
+    assert "timing again against the history" in out
+    assert ("still slower" in out) == (code == 1)
