@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import ab
 from .history import saved_runs
-from .results import ResultsError
+from .results import ResultsError, load_run
 
 
 def suspects(previous, latest, threshold):
@@ -42,6 +42,17 @@ def suspects(previous, latest, threshold):
     return found
 
 
+def slow_downs_of(run):
+    """{backend: factor} of the suite's --slow-down in a saved run: the check of the check
+    is applied when measuring again too, or it would vanish there."""
+    factors = {}
+    for entry in load_run(run.path)["benchmarks"]:
+        info = entry.get("extra_info") or {}
+        if "slowed_down" in info and "backend" in info:
+            factors[str(info["backend"])] = float(info["slowed_down"])
+    return factors
+
+
 def history_of(runs, benchmark):
     """The fastest round of `benchmark` in each of `runs` that has it."""
     workload, backend = benchmark[:-1].split("[")
@@ -50,12 +61,13 @@ def history_of(runs, benchmark):
     ]
 
 
-def time_again(benchmark, blocks=9, block_seconds=0.2):
+def time_again(benchmark, slow_downs, blocks=9, block_seconds=0.2):
     """The fastest call of `benchmark` on this build over a few blocks, in seconds."""
+    from .ab_worker import slowed_down
     from .workloads import workload  # imports kernels: this build's
 
     name, backend = benchmark[:-1].split("[")
-    fn = workload(name, backend)
+    fn = slowed_down(workload(name, backend), slow_downs.get(backend, 1.0))
     fn()
     best = math.inf
     for _ in range(blocks):
@@ -93,6 +105,7 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
         file=out,
     )
     ids = [b for b, _ in nominated]
+    slow_downs = slow_downs_of(latest)
     if not previous.dirty and previous.commit != "unknown":
         args = argparse.Namespace(
             base=previous.commit,
@@ -104,7 +117,7 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
             threshold=ab_threshold,
             pairs=25,
             block=0.02,
-            slow_down={},
+            slow_down=slow_downs,
         )
         try:
             verdicts, base, head = ab.run(args)
@@ -117,7 +130,7 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
     confirmed = []
     for benchmark in ids:
         earlier = history_of(runs[:-1], benchmark)
-        again = time_again(benchmark)
+        again = time_again(benchmark, slow_downs)
         slower = again > max(earlier) * (1 + threshold)
         print(
             f"recheck: {benchmark}: {again * 1e3:.4g} ms now; earlier runs "

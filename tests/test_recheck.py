@@ -48,6 +48,7 @@ def test_a_suspect_is_decided_by_ab_against_the_previous_runs_commit(
 
     def fake_run(args):
         asked.update(base=args.base, head=args.head, benchmark=args.benchmark)
+        assert args.slow_down == {}
         verdict = ab.Verdict("derivative-n20[numba]", 1e-6, 2e-6, (2.0, 1.9, 2.1), flagged)
         return [verdict], "feed123", "working tree"
 
@@ -72,3 +73,19 @@ def test_without_the_previous_build_the_suspect_is_timed_against_the_history(
     out = capsys.readouterr().out
     assert "timing again against the history" in out
     assert ("still slower" in out) == (code == 1)
+
+
+def test_the_suites_slow_down_is_applied_when_measuring_again(tmp_path, monkeypatch):
+    save(tmp_path, 1, [entry("derivative-n20", "cython", 1e-6)], commit="feed123")
+    slowed = entry("derivative-n20", "cython", 2e-6)
+    slowed["extra_info"]["slowed_down"] = 1.5
+    save(tmp_path, 2, [slowed])
+    seen = {}
+
+    def fake_run(args):
+        seen.update(args.slow_down)
+        return [], "feed123", "working tree"
+
+    monkeypatch.setattr(ab, "run", fake_run)
+    recheck.recheck(tmp_path, 0.1, False, 0.05)
+    assert seen == {"cython": 1.5}
