@@ -151,6 +151,8 @@ def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
         [
             *(sys.executable, "-P", "-m", "nbody_bench.bisect", shas[0], shas[-1]),
             *("--benchmark", "derivative-n100[numpy]", "--pairs", "15"),
+            # 15%, not 5%: this test may share the 2 vCPUs with the rest of the suite.
+            *("--threshold", "0.15"),
         ],
         cwd=repo,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
