@@ -87,7 +87,8 @@ class Backend:
         """(dpdt, dvdt) for the state; raises ValueError on bad input (see DESIGN.md).
 
         The boundary of a user's own loop, so its common case costs next to nothing:
-        float64 C-ordered input is checked as it is copied for the kernel, and only a
+        float64 C-ordered input is checked in one vectorized pass (kernels/_boundary.pyx),
+        in place for a backend with a C kernel, as it is copied for the others, and only a
         non-finite result is looked into (two bodies at one position, or too close).
         Anything else goes through `check_state`, which names the fault or converts it.
         """
@@ -95,7 +96,8 @@ class Backend:
             result = checked(self.kernel, pos, vel, mass)
             if result is not None:
                 return result
-            # The input needs converting or naming, or the result looking into: below.
+            # The input needs converting or naming, or the result looking into: the path
+            # below does both (running the kernel again, on failure only).
         staged = stage(pos, vel, mass)
         if staged is None:  # not float64 C-ordered, or a value the checks refuse
             staged = stage(*check_state(pos, vel, mass))  # check_state's arrays always pass
