@@ -3,13 +3,16 @@
     python -m nbody_bench.ab BASE [HEAD] [--portable] [-k EXPR] [--threshold 0.05]
 
 Each side is built from its own source (a `git worktree` of the commit under build/ab/;
-the working tree itself when HEAD is not given) into its own folder, and runs in a
-long-lived worker process (`ab_worker.py`). For each benchmark the two workers take turns
-in short blocks (25 pairs of about 20 ms each, in the order A B, B A, A B, ...), each
-block timed by its fastest call, so a burst of interference on the shared machine, which
-lasts a second or more, falls on both sides of the pairs it touches and cancels in their
-ratio (nbody_bench.paired). Per benchmark the report gives the median ratio HEAD/BASE of
-the pairs with its 95% interval (the sign test's, free of any assumption on the noise).
+the working tree itself when HEAD is not given) into its own folder, and runs in
+long-lived worker processes (`ab_worker.py`), two per side. For each benchmark a worker
+of each side take turns in short blocks (26 pairs of about 20 ms each, in the order
+A B, B A, A B, ..., the pairs shared between the two pairs of processes), each block
+timed by its fastest call, so a burst of interference on the shared machine, which lasts
+a second or more, falls on both sides of the pairs it touches and cancels in their ratio
+(nbody_bench.paired), and what sets one process apart from another of the same build
+moves only the ratios of its pairs (see `measure`). Per benchmark the report gives the
+median ratio HEAD/BASE of the pairs with its 95% interval (the sign test's, free of any
+assumption on the noise).
 
 A benchmark is flagged as a regression only where that whole interval lies above
 1 + threshold: the slow-down is real (not noise) and larger than the threshold. The run
@@ -27,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,7 +138,11 @@ class Worker:
     """A worker process on one build; ask() sends a request and returns its answer."""
 
     def __init__(self, site, env):
-        full = {**os.environ, **env, "PYTHONPATH": str(site)}
+        # A Numba cache of its own, empty: every worker compiles its kernels afresh. Code
+        # loaded from the cache and code just compiled ran 8% apart in the portable build
+        # (a rebuilt side has no cache, the other one does).
+        self.cache = tempfile.TemporaryDirectory(prefix="ab-numba-")
+        full = {**os.environ, **env, "PYTHONPATH": str(site), "NUMBA_CACHE_DIR": self.cache.name}
         # -P: the worker's own folder stays off sys.path (its bisect.py would shadow the
         # standard library's).
         self.process = subprocess.Popen(
@@ -157,6 +165,7 @@ class Worker:
     def close(self):
         self.process.stdin.close()
         self.process.wait(timeout=30)
+        self.cache.cleanup()
 
 
 def selected(benchmarks, expression):
@@ -172,22 +181,34 @@ def selected(benchmarks, expression):
     return [b for b in benchmarks if compiled.evaluate(lambda word, b=b: word in b)]
 
 
-def measure(workers, workload, backend, pairs, block_seconds, slow_down):
-    """Paired blocks of one benchmark on the two workers, or the reason it cannot run."""
+def measure(teams, workload, backend, pairs, block_seconds, slow_down):
+    """Paired blocks of one benchmark, or the reason it cannot run.
+
+    `teams` holds (BASE worker, HEAD worker) pairs of processes; pair k of blocks runs on
+    team k % len(teams). A process can run one benchmark a few percent faster or slower
+    than another process of the same build, for the whole of its life (where its arrays
+    and code happen to lie; up to 8% measured, in 2 of 24 comparisons of a commit with
+    itself): with the pairs spread over teams, such an effect moves only some of the
+    ratios, and the median and its interval stay put, while a real slow-down moves all.
+    """
     keys, once = [], []
-    for worker, factor in zip(workers, (1.0, slow_down), strict=True):
-        answer = worker.ask(op="load", workload=workload, backend=backend, slow_down=factor)
-        if "error" in answer:
-            return answer["error"]
-        keys.append(answer["key"])
-        once.append(answer["once"])
+    for team in teams:
+        team_keys = []
+        for worker, factor in zip(team, (1.0, slow_down), strict=True):
+            answer = worker.ask(op="load", workload=workload, backend=backend, slow_down=factor)
+            if "error" in answer:
+                return answer["error"]
+            team_keys.append(answer["key"])
+            once.append(answer["once"])
+        keys.append(team_keys)
     calls = max(1, int(block_seconds / max(once)))
     result = Paired()
     for k in range(pairs):
-        order = (0, 1) if k % 2 == 0 else (1, 0)
+        team, team_keys = teams[k % len(teams)], keys[k % len(teams)]
+        order = (0, 1) if (k // len(teams)) % 2 == 0 else (1, 0)
         best = {}
         for side in order:
-            best[side] = workers[side].ask(op="block", key=keys[side], calls=calls)["best"]
+            best[side] = team[side].ask(op="block", key=team_keys[side], calls=calls)["best"]
         result.a.append(best[0])
         result.b.append(best[1])
     return result
@@ -270,8 +291,9 @@ def run(args, log=sys.stderr):
     env = dict(build["env"])
     if variant and "NBODY_BENCH_SIMD" not in os.environ:
         env["NBODY_BENCH_SIMD"] = variant
-    workers = [Worker(site, env) for site in sites]
-    for worker, site in zip(workers, sites, strict=True):
+    teams = [tuple(Worker(site, env) for site in sites) for _ in range(args.processes)]
+    workers = [worker for team in teams for worker in team]
+    for worker, site in zip(workers, sites * args.processes, strict=True):
         found = Path(worker.ask(op="describe")["kernels"])
         if not found.is_relative_to(site):
             for w in workers:
@@ -289,7 +311,7 @@ def run(args, log=sys.stderr):
                 raise ABError(f"benchmark {benchmark!r} is not WORKLOAD[BACKEND]")
             workload, backend = found.groups()
             factor = args.slow_down.get(backend, 1.0)
-            paired = measure(workers, workload, backend, args.pairs, args.block, factor)
+            paired = measure(teams, workload, backend, args.pairs, args.block, factor)
             verdicts.append(judge(benchmark, paired, args.threshold))
             print(f"ab: {benchmark}: {verdicts[-1].status}", file=log, flush=True)
     finally:
@@ -334,7 +356,13 @@ def main(argv=None):
         help="flag a slow-down whose 95%% interval lies above 1 + this (default 0.05)",
     )
     parser.add_argument(
-        "--pairs", type=int, default=25, help="pairs of blocks per benchmark (default 25)"
+        "--pairs", type=int, default=26, help="pairs of blocks per benchmark (default 26)"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="worker processes per side, the pairs shared among them (default 2)",
     )
     parser.add_argument(
         "--block", type=float, default=0.02, help="seconds per block (default 0.02)"

@@ -49,7 +49,8 @@ def ab_arguments():
     parser.add_argument("-k", default="", help="pytest-style selection of A/B benchmarks")
     parser.add_argument("--benchmark", action="append", metavar="WORKLOAD[BACKEND]")
     parser.add_argument("--threshold", type=float, default=0.05)
-    parser.add_argument("--pairs", type=int, default=25)
+    parser.add_argument("--pairs", type=int, default=26)
+    parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--block", type=float, default=0.02)
     parser.add_argument("--portable", action="store_true")
     return parser
@@ -111,7 +112,8 @@ def main(argv=None):
     for benchmark in args.benchmark or ():
         options += ["--benchmark", benchmark]
     options += ["--threshold", str(args.threshold), "--pairs", str(args.pairs)]
-    options += ["--block", str(args.block), *(["--portable"] if args.portable else [])]
+    options += ["--block", str(args.block), "--processes", str(args.processes)]
+    options += ["--portable"] if args.portable else []
     try:
         first, output = bisect(args.base, args.bad, options, ab.repository())
     except ab.ABError as exc:

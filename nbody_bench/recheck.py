@@ -115,7 +115,8 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
             k="",
             benchmark=ids,
             threshold=ab_threshold,
-            pairs=25,
+            pairs=26,
+            processes=2,
             block=0.02,
             slow_down=slow_downs,
         )
