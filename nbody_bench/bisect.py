@@ -50,7 +50,7 @@ def ab_arguments():
     parser.add_argument("--benchmark", action="append", metavar="WORKLOAD[BACKEND]")
     parser.add_argument("--threshold", type=float, default=0.05)
     parser.add_argument("--pairs", type=int, default=26)
-    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--block", type=float, default=0.02)
     parser.add_argument("--portable", action="store_true")
     return parser

@@ -116,7 +116,7 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
             benchmark=ids,
             threshold=ab_threshold,
             pairs=26,
-            processes=2,
+            processes=4,
             block=0.02,
             slow_down=slow_downs,
         )
