@@ -7,7 +7,6 @@ outside the timing. BLAS and OpenMP pools are pinned to one thread for the whole
 """
 
 import functools
-import time
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from threadpoolctl import threadpool_limits
 import kernels
 from kernels.integrate import schedule
 from kernels.multiprocessing import usable_cores
+from nbody_bench.ab_worker import slowed_down
 from nbody_bench.gate import GateConfigError, confirm, evaluate, load_thresholds, report
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.paired import Interval, alternate
@@ -89,20 +89,6 @@ def _slow_downs(options):
                 f"{', '.join(kernels.BACKENDS)} and a factor of at least 1, e.g. numpy=2"
             )
     return factors
-
-
-def slowed_down(fn, factor):
-    """fn, made `factor` times slower by busy-waiting after each call."""
-
-    def slow(*args, **kwargs):
-        start = time.perf_counter()
-        result = fn(*args, **kwargs)
-        until = start + factor * (time.perf_counter() - start)
-        while time.perf_counter() < until:
-            pass
-        return result
-
-    return slow
 
 
 # -- inputs and references ---------------------------------------------------------------

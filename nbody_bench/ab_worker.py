@@ -31,17 +31,19 @@ def load_workloads():
 
 
 def slowed_down(fn, factor):
-    """fn, made `factor` times slower by busy-waiting after each call (as the suite's
-    --slow-down does)."""
+    """fn, made `factor` times slower by busy-waiting after each call: the fault the
+    suite's --slow-down and A/B's inject to check the checks (the one copy: the suite
+    imports it from here)."""
     if factor == 1:
         return fn
 
-    def slow():
+    def slow(*args, **kwargs):
         start = time.perf_counter()
-        fn()
+        result = fn(*args, **kwargs)
         until = start + factor * (time.perf_counter() - start)
         while time.perf_counter() < until:
             pass
+        return result
 
     return slow
 
