@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "venv"
@@ -131,13 +132,21 @@ def compare(session, build):
         args.append("--benchmark-compare")
     else:
         session.log(f"no saved run in {storage}/ yet: this run is saved for the next compare")
-    run_suite(session, build, *args)
+    # A failing suite (a broken gate bound, a failed equivalence check) still gets the second
+    # look, so the report says what a slow-down was; the session fails after it either way.
+    try:
+        run_suite(session, build, *args)
+        suite_failed = None
+    except CommandFailed as failure:
+        suite_failed = failure
     if saved:
         portable = ["--portable"] if build == "portable" else []
         session.run(
             "python", "-m", "nbody_bench.recheck", f"--storage={storage}",
             f"--threshold={COMPARE_NOMINATES}", *portable,
         )  # fmt: skip
+    if suite_failed is not None:
+        session.error(f"the suite failed ({suite_failed.reason}): see its report above")
 
 
 def install_dependencies(session):

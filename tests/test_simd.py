@@ -1,5 +1,6 @@
 """The limit kernel's every variant, its row-range entry point, and how a variant is chosen."""
 
+import json
 import os
 import subprocess
 import sys
@@ -93,6 +94,49 @@ def test_an_unknown_variant_says_which_run_here():
     assert shown.returncode != 0
     assert "NBODY_BENCH_SIMD='avx1024-magic' is not a variant this CPU runs" in shown.stderr
     assert "portable" in shown.stderr
+
+
+SHOW_VARIANT = "import kernels.simd as s; print(s.VARIANTS[s.VARIANT])"
+
+
+def test_the_variant_is_chosen_once_per_machine(tmp_path):
+    """The first process times the variants and writes its choice; every later one (here:
+    two more) reads it back rather than timing again, so all run the same code."""
+    env = {"NBODY_BENCH_CACHE_DIR": str(tmp_path), "NBODY_BENCH_SIMD": ""}
+    shown = [run_python(SHOW_VARIANT, **env) for _ in range(3)]
+    assert all(s.returncode == 0 for s in shown), [s.stderr for s in shown]
+    chosen = {s.stdout.strip() for s in shown}
+    assert len(chosen) == 1 and chosen <= set(RUNS_HERE)
+    kept = json.loads((tmp_path / "simd-variant.json").read_text())
+    assert kept == {simd.machine_key(): chosen.pop()}
+
+
+@pytest.mark.parametrize("kept", ["portable", "avx1024-magic", None])
+def test_a_kept_choice_is_taken_only_if_it_runs_here(tmp_path, kept):
+    """A planted choice is run as is; one this CPU cannot run, or a file that is not JSON,
+    is timed again and overwritten."""
+    path = tmp_path / "simd-variant.json"
+    if kept is None:
+        path.write_text("half-written {")
+    else:
+        path.write_text(json.dumps({simd.machine_key(): kept, "another CPU | portable": "x"}))
+    shown = run_python(SHOW_VARIANT, NBODY_BENCH_CACHE_DIR=str(tmp_path), NBODY_BENCH_SIMD="")
+    assert shown.returncode == 0, shown.stderr
+    if kept == "portable":
+        assert shown.stdout.strip() == "portable"
+    else:
+        assert shown.stdout.strip() in RUNS_HERE
+        assert json.loads(path.read_text())[simd.machine_key()] == shown.stdout.strip()
+    if kept == "avx1024-magic":  # other machines' entries are kept
+        assert json.loads(path.read_text())["another CPU | portable"] == "x"
+
+
+def test_an_unwritable_cache_times_in_the_process(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    shown = run_python(SHOW_VARIANT, NBODY_BENCH_CACHE_DIR=str(blocker / "sub"), NBODY_BENCH_SIMD="")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() in RUNS_HERE
 
 
 def test_the_fastest_variant_is_one_that_runs():
