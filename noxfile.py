@@ -32,6 +32,8 @@ BACKENDS = (
     "simd",
     "simd-parallel",
     "dask",
+    "pythran",
+    "jax",
 )
 # The compare nominates a benchmark whose fastest round is this much slower than in the
 # last saved run of the same build, and the A/B check against that run's commit decides
@@ -51,7 +53,7 @@ BUILDS = {
 }
 
 
-def install_project(session, extras=("test", "numba", "dask"), setup_args=()):
+def install_project(session, extras=("test", "numba", "dask", "jax"), setup_args=()):
     """Build tools, then the project, editable; they stay in the venv for rebuilds on import."""
     if not shutil.which("gfortran"):
         session.warn(
@@ -98,9 +100,9 @@ def suite(session, build):
 def bench(session, backend):
     """One backend against the baseline, with only what that backend needs installed."""
     extras = ["test"] + (["numba"] if backend.startswith("numba") else [])
-    extras += ["dask"] if backend == "dask" else []
-    # The Fortran session insists on the compiler rather than skipping the backend.
-    setup_args = ["-Dfortran=enabled"] if backend == "fortran" else []
+    extras += [backend] if backend in ("dask", "jax") else []
+    # The Fortran and Pythran sessions insist on their tool rather than skipping the backend.
+    setup_args = [f"-D{backend}=enabled"] if backend in ("fortran", "pythran") else []
     install_project(session, extras, setup_args)
     session.run(
         "pytest",
@@ -154,7 +156,7 @@ def install_dependencies(session):
     commits of their own, where an editable install would only be in the way."""
     extras = PYPROJECT["project"]["optional-dependencies"]
     session.install(*BUILD_REQUIRES, *PYPROJECT["project"]["dependencies"])
-    session.install(*extras["numba"], *extras["dask"], *extras["test"])
+    session.install(*extras["numba"], *extras["dask"], *extras["jax"], *extras["test"])
 
 
 @nox.session(default=False)
@@ -178,7 +180,7 @@ def bisect(session):
 @nox.session(default=False)
 def cli(session):
     """The nbody-bench command: report, profile, animate, cluster (-- report --out DIR)."""
-    install_project(session, extras=("report", "numba", "dask"))
+    install_project(session, extras=("report", "numba", "dask", "jax"))
     session.run("nbody-bench", *(session.posargs or ["--help"]))
 
 

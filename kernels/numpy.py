@@ -1,15 +1,36 @@
-"""NumPy: the double loop replaced by broadcasting over all (i, j) pairs at once.
+"""NumPy: the double loop replaced by broadcasting over the (i, j) pairs.
 
-Memory is O(n^2): about 50 MB of temporaries at n = 1000, 1.2 GB at n = 4000.
+All pairs at once would ask for O(n^2) memory: 50 MB of temporaries at n = 1000, 20 GiB
+for one of them at n = 30000. So the rows i go in blocks, each against every body j,
+sized to keep a call's temporaries near BLOCK_BYTES whatever n: one block up to
+n = 2500, where a call is as it always was, and from there as many as it takes.
 """
 
 import numpy as np
 
+# What one call's temporaries may take: a block of b rows holds about five (b, n) arrays
+# of float64 (d is three of them).
+BLOCK_BYTES = 256 * 2**20
+PAIR_BYTES = 5 * 8
+
+
+def block_rows(n, budget=None):
+    """Rows per block for n bodies: all n if they fit in `budget` bytes (default
+    BLOCK_BYTES), else fewer (at least 1)."""
+    budget = BLOCK_BYTES if budget is None else budget
+    return max(1, min(n, budget // (PAIR_BYTES * max(n, 1))))
+
 
 def accelerations(pos, mass):
-    d = pos[np.newaxis, :, :] - pos[:, np.newaxis, :]  # d[i, j] = r_j - r_i
-    r2 = np.einsum("ijk,ijk->ij", d, d)
-    # d[i, i] is zero, so any finite r2 there makes the self-term vanish.
-    np.fill_diagonal(r2, 1.0)
-    weight = mass / (r2 * np.sqrt(r2))  # m_j / |r_j - r_i|^3
-    return np.einsum("ij,ijk->ik", weight, d)
+    n = len(mass)
+    acc = np.empty_like(pos)
+    rows = block_rows(n)
+    for first in range(0, n, rows):
+        block = slice(first, min(first + rows, n))
+        d = pos[np.newaxis, :, :] - pos[block, np.newaxis, :]  # d[i, j] = r_j - r_i
+        r2 = np.einsum("ijk,ijk->ij", d, d)
+        # d[i, i] is zero, so any finite r2 there makes the self-term vanish.
+        r2[np.arange(r2.shape[0]), np.arange(block.start, block.stop)] = 1.0
+        weight = mass / (r2 * np.sqrt(r2))  # m_j / |r_j - r_i|^3
+        acc[block] = np.einsum("ij,ijk->ik", weight, d)
+    return acc

@@ -26,6 +26,8 @@ BACKENDS = (
     "simd",
     "simd-parallel",
     "dask",
+    "pythran",
+    "jax",
 )
 
 # A backend module defines either `accelerations(pos, mass)` (the Python-level ones: new
@@ -50,6 +52,8 @@ _MODULES = {
     "simd": "kernels.simd",
     "simd-parallel": "kernels.simd.parallel",
     "dask": "kernels.dask",
+    "pythran": "kernels.pythran",
+    "jax": "kernels.jax",
 }
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}

@@ -1,0 +1,99 @@
+"""The Pythran kernel: plain Python that Pythran compiles ahead of time to C++.
+
+The loops are the C reference's (`kernels/c/nbody.c`), written as Python: positions in
+structure-of-arrays form, each pair once (Newton's third law). Pythran needs only the
+export lines below, which give each entry point's argument types; the meson build runs
+`pythran -E` on this file and compiles the C++ it writes like any extension.
+
+`lecture_accelerations` is the lecture's double loop exactly as the lecture wrote it
+(`np.linalg.norm` per pair; `kernels/python.py`), compiled unchanged, to show what the
+tool makes of untouched code.
+"""
+
+import numpy as np
+
+# pythran export derivatives(float64[:, :, :], float64[:], float64[:, :, :])
+# pythran export integrate(float64[:, :, :], float64[:], float64[:], int64[:], float64[:, :, :])
+# pythran export lecture_accelerations(float64[:, :], float64[:])
+
+
+def pair_accelerations(x, y, z, m, ax, ay, az):
+    """ax, ay, az = the accelerations of the bodies at x, y, z, each pair once."""
+    n = x.shape[0]
+    ax[:] = 0.0
+    ay[:] = 0.0
+    az[:] = 0.0
+    for i in range(n):
+        xi, yi, zi, mi = x[i], y[i], z[i], m[i]
+        sx = sy = sz = 0.0
+        for j in range(i + 1, n):
+            dx = x[j] - xi
+            dy = y[j] - yi
+            dz = z[j] - zi
+            r2 = dx * dx + dy * dy + dz * dz
+            s = 1.0 / (r2 * np.sqrt(r2))
+            sj = m[j] * s
+            si = mi * s
+            sx += sj * dx
+            sy += sj * dy
+            sz += sj * dz
+            ax[j] -= si * dx
+            ay[j] -= si * dy
+            az[j] -= si * dz
+        ax[i] += sx
+        ay[i] += sy
+        az[i] += sz
+
+
+def rates(state, mass, p, a, rate):
+    """rate = (velocities, accelerations) for state = (positions, velocities); p and a are
+    (3, n) work arrays."""
+    n = state.shape[1]
+    for i in range(n):
+        for c in range(3):
+            p[c, i] = state[0, i, c]
+    pair_accelerations(p[0], p[1], p[2], mass, a[0], a[1], a[2])
+    for i in range(n):
+        for c in range(3):
+            rate[0, i, c] = state[1, i, c]
+            rate[1, i, c] = a[c, i]
+
+
+def derivatives(state, mass, rate):
+    """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
+    n = state.shape[1]
+    rates(state, mass, np.empty((3, n)), np.empty((3, n)), rate)
+
+
+def integrate(initial, mass, steps, frame_ends, frames):
+    """The whole midpoint-RK2 run: frame k is recorded after step frame_ends[k] - 1."""
+    n = initial.shape[1]
+    state = initial.copy()
+    k1 = np.empty_like(state)
+    k2 = np.empty_like(state)
+    mid = np.empty_like(state)
+    p = np.empty((3, n))
+    a = np.empty((3, n))
+    start = 0
+    for k in range(frame_ends.shape[0]):
+        for s in range(start, frame_ends[k]):
+            h = steps[s]
+            rates(state, mass, p, a, k1)
+            mid[:] = state + (0.5 * h) * k1
+            rates(mid, mass, p, a, k2)
+            state += h * k2
+        start = frame_ends[k]
+        frames[k] = state[0]
+
+
+def lecture_accelerations(pos, mass):
+    n_bodies = len(mass)
+    dvdt = np.zeros(pos.shape)
+    for i in range(n_bodies):
+        for j in range(n_bodies):
+            if i == j:
+                continue
+            r = np.linalg.norm(pos[j] - pos[i])
+            rhat = (pos[j] - pos[i]) / r
+            dvdt[i] += mass[j] / (r * r) * rhat
+    return dvdt
