@@ -31,8 +31,7 @@ except ImportError as exc:
 
 if not hasattr(jax, "enable_x64"):  # before 0.8: only the process-wide switch
     raise BackendUnavailable(
-        f"JAX {jax.__version__} has no scoped float64 (jax.enable_x64); fix: "
-        "pip install 'jax>=0.8'"
+        f"JAX {jax.__version__} has no scoped float64 (jax.enable_x64); fix: pip install 'jax>=0.8'"
     )
 
 COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
@@ -103,4 +102,4 @@ def integrate(initial, mass, steps, frame_ends, frames):
         frames[:] = np.asarray(_run(initial, mass, steps, frame_ends, nframes=len(frame_ends)))
 
 
-__all__ = ["COMPILED", "pair_accelerations", "derivatives", "integrate"]
+__all__ = ["COMPILED", "derivatives", "integrate", "pair_accelerations"]

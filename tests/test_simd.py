@@ -106,7 +106,8 @@ def test_the_variant_is_chosen_once_per_machine(tmp_path):
     shown = [run_python(SHOW_VARIANT, **env) for _ in range(3)]
     assert all(s.returncode == 0 for s in shown), [s.stderr for s in shown]
     chosen = {s.stdout.strip() for s in shown}
-    assert len(chosen) == 1 and chosen <= set(RUNS_HERE)
+    assert len(chosen) == 1
+    assert chosen <= set(RUNS_HERE)
     kept = json.loads((tmp_path / "simd-variant.json").read_text())
     assert kept == {simd.machine_key(): chosen.pop()}
 
@@ -134,7 +135,9 @@ def test_a_kept_choice_is_taken_only_if_it_runs_here(tmp_path, kept):
 def test_an_unwritable_cache_times_in_the_process(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    shown = run_python(SHOW_VARIANT, NBODY_BENCH_CACHE_DIR=str(blocker / "sub"), NBODY_BENCH_SIMD="")
+    shown = run_python(
+        SHOW_VARIANT, NBODY_BENCH_CACHE_DIR=str(blocker / "sub"), NBODY_BENCH_SIMD=""
+    )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() in RUNS_HERE
 

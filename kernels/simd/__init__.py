@@ -75,7 +75,7 @@ def remembered_variant(path=None):
     usable = {v for i, v in enumerate(VARIANTS) if _limit.runs(i)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(path.with_suffix(".lock"), "a")  # noqa: SIM115 (held until the end)
+        lock = open(path.with_suffix(".lock"), "a")
     except OSError:  # no writable cache: time in this process only
         return _limit.best()
     with lock:
