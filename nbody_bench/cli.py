@@ -4,6 +4,7 @@ nbody-bench report  --storage .benchmarks --out report/
 nbody-bench profile numba --top 15
 nbody-bench animate fortran --out nbody.gif
 nbody-bench cluster --n 10000
+nbody-bench costs --json build/gate-native.json
 """
 
 from __future__ import annotations
@@ -56,6 +57,25 @@ def _parser():
     profile.add_argument("backend", choices=kernels.BACKENDS)
     profile.add_argument("--top", type=int, default=15, help="functions to list (default 15)")
     profile.set_defaults(run=_profile)
+
+    costs = commands.add_parser(
+        "costs",
+        help="what each backend costs to use: first result, build, kernel lines, peak memory",
+    )
+    costs.add_argument(
+        "--backend",
+        action="append",
+        choices=kernels.BACKENDS,
+        help="measure only this backend (repeatable); default: every usable one",
+    )
+    costs.add_argument("--json", help="a suite run's JSON (--benchmark-json): add its speedups")
+    costs.add_argument(
+        "--n-memory",
+        type=int,
+        default=4000,
+        help="bodies for the peak memory of one call (default 4000)",
+    )
+    costs.set_defaults(run=_costs)
 
     animate = commands.add_parser("animate", help="animated GIF of the lecture's 20-body run")
     animate.add_argument("backend", choices=kernels.BACKENDS)
@@ -175,3 +195,14 @@ def _cluster(args):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _costs(args):
+    from .costs import format_costs, measure, speedups_from
+
+    if args.n_memory < 1:
+        raise ValueError(f"--n-memory must be at least 1, not {args.n_memory}")
+    speedups = speedups_from(args.json) if args.json else None
+    chosen = args.backend or kernels.available()
+    print(format_costs(measure(chosen, args.n_memory), speedups, args.n_memory))
+    return 0

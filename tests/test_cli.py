@@ -190,3 +190,17 @@ def test_console_script_is_installed():
     assert done.returncode == 0
     for command in ("report", "profile", "animate"):
         assert command in done.stdout
+
+
+def test_costs_prints_a_row_per_backend(capsys):
+    assert (
+        main(["costs", "--backend", "c-reference", "--backend", "numpy", "--n-memory", "300"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert re.search(r"\| c-reference \| [\d.]+ s \| ([\d.]+ s|-) \| \d+ \| [\d.]+ MB \|", out)
+    assert re.search(r"\| numpy \| [\d.]+ s \| - \| \d+ \| [\d.]+ MB \|", out)
+
+
+def test_costs_refuses_no_bodies(capsys):
+    assert main(["costs", "--n-memory", "0"]) == 1
+    assert "--n-memory must be at least 1" in capsys.readouterr().err
