@@ -9,7 +9,7 @@ from nbody_bench import costs
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("k.py", '"""Doc\nstring."""\n# note\nx = 1  # why\ndef f():\n    """D."""\n    y = 2\n', 3),
+        ("k.py", '"""Doc\nstring."""\n# note\nx = 1 # why\ndef f():\n    """D."""\n    y = 2\n', 3),
         ("k.pyx", "cdef double x = 1.0\n# note\ncdef int n\n", 2),
         ("k.c", "/* a\n * block */\nint x; /* tail */\n\n// line\nint y = 1 /* mid */ + 2;\n", 2),
         ("k.f90", "! comment\nsubroutine s()\n  x = 1 ! why\nend subroutine s\n", 3),
