@@ -69,7 +69,9 @@ def integrate(initial, mass, steps, frame_ends, frames):
     """The whole midpoint-RK2 run: frame k is recorded after step frame_ends[k] - 1.
 
     The state stays in structure-of-arrays form (rows x, y, z, vx, vy, vz) for the whole
-    run, so no step pays for converting it; the arithmetic is the Python loop's.
+    run, so no step pays for converting it; the arithmetic is the Python loop's. The
+    updates are loops, not array expressions on slices (`mid[:3] = y[:3] + ...`): with
+    those, Pythran's whole run at 20 bodies took 1.37x as long (909 us against 666 us).
     """
     n = initial.shape[1]
     y = np.empty((6, n))
@@ -84,11 +86,15 @@ def integrate(initial, mass, steps, frame_ends, frames):
         for s in range(start, frame_ends[k]):
             h = steps[s]
             pair_accelerations(y[0], y[1], y[2], mass, acc[0], acc[1], acc[2])
-            mid[:3] = y[:3] + (0.5 * h) * y[3:]
-            mid[3:] = y[3:] + (0.5 * h) * acc
+            for c in range(3):
+                for i in range(n):
+                    mid[c, i] = y[c, i] + y[3 + c, i] * (0.5 * h)
+                    mid[3 + c, i] = y[3 + c, i] + acc[c, i] * (0.5 * h)
             pair_accelerations(mid[0], mid[1], mid[2], mass, acc[0], acc[1], acc[2])
-            y[:3] += h * mid[3:]
-            y[3:] += h * acc
+            for c in range(3):
+                for i in range(n):
+                    y[c, i] = y[c, i] + mid[3 + c, i] * h
+                    y[3 + c, i] = y[3 + c, i] + acc[c, i] * h
         start = frame_ends[k]
         for i in range(n):
             for c in range(3):
