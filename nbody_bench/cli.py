@@ -49,6 +49,11 @@ def _parser():
         default="pyproject.toml",
         help="bounds and targets for the gate and target columns (skipped if the file is absent)",
     )
+    report.add_argument(
+        "--costs",
+        action="store_true",
+        help="measure what each backend costs to use (nbody-bench costs) into the report",
+    )
     report.set_defaults(run=_report)
 
     profile = commands.add_parser(
@@ -105,7 +110,14 @@ def _report(args):
     from .report import write_report
 
     thresholds = load_thresholds(args.config) if Path(args.config).exists() else None
-    written = write_report(args.storage, args.out, thresholds)
+    costs = None
+    if args.costs:
+        from .costs import format_costs, measure, speedups_from
+
+        def costs(latest):
+            return format_costs(measure(kernels.available()), speedups_from(latest))
+
+    written = write_report(args.storage, args.out, thresholds, costs)
     print(f"wrote {written} with {', '.join(sorted(p.name for p in written.parent.glob('*.png')))}")
     return 0
 

@@ -30,10 +30,11 @@ PLOTS = {
 }
 
 
-def write_report(storage, out, thresholds=None):
+def write_report(storage, out, thresholds=None, costs=None):
     """Write the PNGs and report.md for the runs in `storage` into folder `out`; with
     `thresholds` (gate.Thresholds), the table shows the gate's verdicts and the targets
-    met or missed too."""
+    met or missed too; with `costs(latest_run_path)` (a function returning the Markdown
+    table of nbody_bench.costs), the report has what each backend costs to use."""
     runs = saved_runs(storage)
     verdicts = evaluate(runs[-1].rows, thresholds) if thresholds else ()
     latest = runs[-1]
@@ -45,7 +46,8 @@ def write_report(storage, out, thresholds=None):
         _plot_scaling(plt, latest, staging / PLOTS["scaling"])
         _plot_speedup(plt, latest, staging / PLOTS["speedup"])
         _plot_history(plt, runs, staging / PLOTS["history"])
-        (staging / "report.md").write_text(_markdown(runs, verdicts), encoding="utf-8")
+        table = costs(latest.path) if costs else None
+        (staging / "report.md").write_text(_markdown(runs, verdicts, table), encoding="utf-8")
         _replace_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -172,8 +174,19 @@ def _empty(ax, text):
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
 
 
-def _markdown(runs, verdicts):
+def _markdown(runs, verdicts, costs=None):
     latest = runs[-1]
+    cost_section = [
+        "## What each backend costs to use",
+        "",
+        "Measured on this machine when the report was written (`nbody-bench costs`): the "
+        "time to the first result in a fresh process, the compiler's time on the backend's "
+        "extensions, lines of kernel code, and the peak memory of one call; the speedups "
+        "are the latest run's.",
+        "",
+        costs,
+        "",
+    ]
     return "\n".join(
         [
             "# nbody-bench report",
@@ -209,5 +222,6 @@ def _markdown(runs, verdicts):
             "",
             f"![speedup across saved runs]({PLOTS['history']})",
             "",
+            *(cost_section if costs else []),
         ]
     )

@@ -204,3 +204,17 @@ def test_costs_prints_a_row_per_backend(capsys):
 def test_costs_refuses_no_bodies(capsys):
     assert main(["costs", "--n-memory", "0"]) == 1
     assert "--n-memory must be at least 1" in capsys.readouterr().err
+
+
+def test_report_with_costs_has_their_table_and_the_latest_speedups(storage, tmp_path):
+    from nbody_bench.costs import Cost, format_costs, speedups_from
+    from nbody_bench.report import write_report
+
+    def costs(latest):
+        return format_costs([Cost("numpy", first=0.1, lines=18, peak=2**20)], speedups_from(latest))
+
+    written = write_report(storage, tmp_path / "report", costs=costs)
+    markdown = written.read_text()
+    assert "## What each backend costs to use" in markdown
+    # The latest run (0003): python 2 s / numpy 0.02 s on the lecture.
+    assert "| numpy | 0.10 s | - | 18 | 1.0 MB | 100.0x |" in markdown
