@@ -3,16 +3,17 @@
 All pairs at once would ask for O(n^2) memory: 50 MB of temporaries at n = 1000, 20 GiB
 for one of them at n = 30000. So the rows i go in blocks, each against every body j,
 sized to keep a call's temporaries near BLOCK_BYTES whatever n: one block up to
-n = 2500, where a call is as it always was, and from there as many as it takes.
+n = 1800, where a call is as it always was, and from there as many as it takes.
 """
 
 import numpy as np
 
-# What one call's temporaries may take: a block of b rows holds five (b, n) arrays of
-# float64 (d is three of them, r2 and the weights the others), and einsum's own buffers
-# take about as much again as r2 and the weights (293 MB measured at 7 * 8 bytes a pair).
+# What one call's temporaries may take: a block of b rows holds about ten (b, n) arrays of
+# float64 at its peak (d is three, r2, its square root, their product and the weights
+# four more, and einsum's own buffers the rest: 320 MB measured at N = 4000 when counted
+# as eight).
 BLOCK_BYTES = 256 * 2**20
-PAIR_BYTES = 8 * 8
+PAIR_BYTES = 10 * 8
 
 
 def block_rows(n, budget=None):
@@ -32,8 +33,6 @@ def accelerations(pos, mass):
         r2 = np.einsum("ijk,ijk->ij", d, d)
         # d[i, i] is zero, so any finite r2 there makes the self-term vanish.
         r2[np.arange(r2.shape[0]), np.arange(block.start, block.stop)] = 1.0
-        weight = np.sqrt(r2)  # then, in place: m_j / |r_j - r_i|^3
-        weight *= r2
-        np.divide(mass, weight, out=weight)
+        weight = mass / (r2 * np.sqrt(r2))  # m_j / |r_j - r_i|^3
         acc[block] = np.einsum("ij,ijk->ik", weight, d)
     return acc

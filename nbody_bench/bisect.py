@@ -5,7 +5,8 @@
 Drives `git bisect run` in a worktree of its own (build/bisect/tree, so the working
 tree and its builds are left alone), judging each commit it stops at with the A/B check
 (`nbody_bench.ab`) against GOOD: a commit is bad where a selected benchmark is flagged
-slower, good where none is, and skipped (exit 125) where it cannot be built or run. The
+slower twice (a second A/B of what the first flagged), good where none is, and skipped
+(exit 125) where it cannot be built or run. The
 tree keeps one meson build folder for the whole bisection, so a commit that changes only
 Python files costs a reinstall, not a rebuild. Prints git's verdict, the A/B table of the
 first bad commit, and exits 0 when it found one, 1 when it did not, 2 on an error.
@@ -38,6 +39,19 @@ def step(argv):
     print(ab.format_report(verdicts, base, head, args.threshold), flush=True)
     if all(v.status == "skipped" for v in verdicts):
         return 125
+    slower = [v.benchmark for v in verdicts if v.status == "slower"]
+    if not slower:
+        return 0
+    # A commit wrongly judged bad sends the rest of the bisection the wrong way, and a
+    # burst of load can still tilt one A/B: a bad verdict stands only if a second A/B of
+    # the benchmarks it flagged flags one of them again.
+    args.benchmark, args.k = slower, None
+    try:
+        verdicts, base, head = ab.run(args)
+    except ab.ABError as exc:
+        print(f"bisect: skipping this commit: {exc}", file=sys.stderr)
+        return 125
+    print("measured again:\n" + ab.format_report(verdicts, base, head, args.threshold), flush=True)
     return 1 if any(v.status == "slower" for v in verdicts) else 0
 
 

@@ -113,7 +113,7 @@ def git(*args, cwd):
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
-    """A 16-commit history of this project in which commit 11 makes the numpy backend
+    """A 16-commit history of this project in which commit 11 makes the python backend
     1.3x slower: the bisection names commit 11. About 2 minutes: two builds of the
     project, then reinstalls of the bisection's tree."""
     if "fortran" not in kernels.available():
@@ -126,11 +126,14 @@ def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
     subprocess.run(["tar", "-x"], input=archive.stdout, cwd=repo, check=True)
     git("init", "-q", cwd=repo)
     identity = ["-c", "user.name=t", "-c", "user.email=t@t"]
-    numpy_kernel = repo / "kernels" / "numpy.py"
+    # The baseline, not numpy: numpy at N = 100 runs at 180 or 280 us depending on each
+    # process's allocation history (whether glibc has raised its mmap threshold above its
+    # 240 KB temporary), which no pairing of processes can cancel.
+    planted = repo / "kernels" / "python.py"
     shas = []
     for k in range(16):
         if k == 11:  # busy-wait 0.3 of each call's own time
-            text = numpy_kernel.read_text().replace(
+            text = planted.read_text().replace(
                 "def accelerations(pos, mass):\n",
                 "def accelerations(pos, mass):\n    import time\n\n"
                 "    start = time.perf_counter()\n    result = _accelerations(pos, mass)\n"
@@ -138,7 +141,7 @@ def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
                 "    while time.perf_counter() < until:\n        pass\n    return result\n\n\n"
                 "def _accelerations(pos, mass):\n",
             )
-            numpy_kernel.write_text(text)
+            planted.write_text(text)
         else:
             (repo / "CHANGES").write_text(f"change {k}\n")
         git("add", "-A", cwd=repo)
@@ -151,7 +154,7 @@ def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
     done = subprocess.run(
         [
             *(sys.executable, "-P", "-m", "nbody_bench.bisect", shas[0], shas[-1]),
-            *("--benchmark", "derivative-n100[numpy]", "--pairs", "15"),
+            *("--benchmark", "derivative-n20[python]", "--pairs", "15"),
             # 15%, not 5%: this test may share the 2 vCPUs with the rest of the suite.
             *("--threshold", "0.15"),
         ],
