@@ -15,7 +15,7 @@ import pytest
 
 import kernels
 
-pytest.importorskip("distributed")
+distributed = pytest.importorskip("distributed")
 kernels_dask = pytest.importorskip("kernels.dask", exc_type=kernels.BackendUnavailable)
 
 DASK = str(Path(sys.executable).parent / "dask")
@@ -104,6 +104,10 @@ def cli_cluster(tmp_path):
             start("worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny")
             for _ in range(2)
         ]
+        # Both workers registered before the test: on a loaded machine (the other tests
+        # run beside this one) a worker process can take seconds to connect.
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
         yield address, workers
     finally:
         for process in started:
