@@ -25,14 +25,20 @@ def block_rows(n, budget=None):
 
 def accelerations(pos, mass):
     n = len(mass)
-    acc = np.empty_like(pos)
+    if n * n * PAIR_BYTES <= BLOCK_BYTES:  # all pairs at once, as the lecture does
+        return block_accelerations(pos, pos, mass, 0)
     rows = block_rows(n)
+    acc = np.empty_like(pos)
     for first in range(0, n, rows):
-        block = slice(first, min(first + rows, n))
-        d = pos[np.newaxis, :, :] - pos[block, np.newaxis, :]  # d[i, j] = r_j - r_i
-        r2 = np.einsum("ijk,ijk->ij", d, d)
-        # d[i, i] is zero, so any finite r2 there makes the self-term vanish.
-        r2[np.arange(r2.shape[0]), np.arange(block.start, block.stop)] = 1.0
-        weight = mass / (r2 * np.sqrt(r2))  # m_j / |r_j - r_i|^3
-        acc[block] = np.einsum("ij,ijk->ik", weight, d)
+        acc[first : first + rows] = block_accelerations(pos[first : first + rows], pos, mass, first)
     return acc
+
+
+def block_accelerations(rows, pos, mass, first):
+    """The accelerations of the bodies `rows`, pos[first : first + len(rows)]."""
+    d = pos[np.newaxis, :, :] - rows[:, np.newaxis, :]  # d[i, j] = r_j - r_(first + i)
+    r2 = np.einsum("ijk,ijk->ij", d, d)
+    # d[i, first + i] is zero, so any finite r2 there makes the self-term vanish.
+    np.fill_diagonal(r2[:, first:], 1.0)
+    weight = mass / (r2 * np.sqrt(r2))  # m_j / |r_j - r_i|^3
+    return np.einsum("ij,ijk->ik", weight, d)
