@@ -68,9 +68,15 @@ def install_project(session, extras=("test", "numba", "dask", "jax"), setup_args
 
 @nox.session
 def tests(session):
-    """Unit and equivalence tests, in parallel; each benchmark runs once, untimed."""
+    """Unit and equivalence tests, in parallel; each benchmark runs once, untimed. Then the
+    tests that time code (marked `alone`: the bisection's), with the machine to themselves:
+    on 2 vCPUs the parallel tests' load would decide what they measure."""
     install_project(session)
-    session.run("pytest", "-n", "auto", "--benchmark-disable", *session.posargs)
+    # Exit status 5: the arguments (-k EXPR, a file) selected none of that part.
+    parallel = ("pytest", "-n", "auto", "--benchmark-disable", "-m", "not alone")
+    session.run(*parallel, *session.posargs, success_codes=[0, 5])
+    alone = ("pytest", "--benchmark-disable", "-m", "alone")
+    session.run(*alone, *session.posargs, success_codes=[0, 5])
 
 
 def run_suite(session, build, *args):

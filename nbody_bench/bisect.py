@@ -5,9 +5,9 @@
 Drives `git bisect run` in a worktree of its own (build/bisect/tree, so the working
 tree and its builds are left alone), judging each commit it stops at with the A/B check
 (`nbody_bench.ab`) against GOOD: a commit is bad where a selected benchmark is flagged
-slower twice (a second A/B of what the first flagged), good where none is, and skipped
-(exit 125) where it cannot be built or run. The
-tree keeps one meson build folder for the whole bisection, so a commit that changes only
+slower by a second A/B (of what the first flagged, or left undecided: an interval reaching
+over the threshold), good otherwise, and skipped (exit 125) where it cannot be built or
+run. The tree keeps one meson build folder for the whole bisection, so a commit that changes only
 Python files costs a reinstall, not a rebuild. Prints git's verdict, the A/B table of the
 first bad commit, and exits 0 when it found one, 1 when it did not, 2 on an error.
 """
@@ -39,13 +39,14 @@ def step(argv):
     print(ab.format_report(verdicts, base, head, args.threshold), flush=True)
     if all(v.status == "skipped" for v in verdicts):
         return 125
-    slower = [v.benchmark for v in verdicts if v.status == "slower"]
-    if not slower:
+    # Either verdict can send the rest of the bisection the wrong way. A burst of load can
+    # tilt one A/B into a "slower"; and a real slow-down near the threshold can leave the
+    # interval straddling it ("same", yet reaching above 1 + threshold). Both are measured
+    # again, with twice the pairs: the commit is bad only if the second look flags one.
+    doubtful = [v.benchmark for v in verdicts if v.status == "slower" or undecided(v, args)]
+    if not doubtful:
         return 0
-    # A commit wrongly judged bad sends the rest of the bisection the wrong way, and a
-    # burst of load can still tilt one A/B: a bad verdict stands only if a second A/B of
-    # the benchmarks it flagged flags one of them again.
-    args.benchmark, args.k = slower, None
+    args.benchmark, args.k, args.pairs = doubtful, None, 2 * args.pairs
     try:
         verdicts, base, head = ab.run(args)
     except ab.ABError as exc:
@@ -53,6 +54,11 @@ def step(argv):
         return 125
     print("measured again:\n" + ab.format_report(verdicts, base, head, args.threshold), flush=True)
     return 1 if any(v.status == "slower" for v in verdicts) else 0
+
+
+def undecided(verdict, args):
+    """A "same" whose interval reaches above 1 + threshold: too few pairs to tell."""
+    return verdict.status == "same" and verdict.ratio[2] > 1 + args.threshold
 
 
 def ab_arguments():

@@ -111,6 +111,7 @@ def git(*args, cwd):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
+@pytest.mark.alone
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
     """A 16-commit history of this project in which commit 11 makes the python backend
@@ -165,4 +166,7 @@ def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
         timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert f"the first commit that made it slower: {shas[11]}" in done.stdout
+    # git's log of the bisection, with each step's A/B table, says which look went wrong.
+    assert f"the first commit that made it slower: {shas[11]}" in done.stdout, (
+        f"commit 11 is {shas[11]}\n" + done.stdout[-8000:]
+    )
