@@ -10,9 +10,10 @@ A B, B A, A B, ..., the pairs shared among the four pairs of processes), each bl
 timed by its fastest call, so a burst of interference on the shared machine, which lasts
 a second or more, falls on both sides of the pairs it touches and cancels in their ratio
 (nbody_bench.paired), and what sets one process apart from another of the same build
-moves only the ratios of its pairs (see `measure`). Per benchmark the report gives the
-median ratio HEAD/BASE of the pairs with its 95% interval (the sign test's, free of any
-assumption on the noise).
+moves only the ratios of its pairs (see `measure`). A benchmark of seconds a call gets two
+pairs of processes and the pairs a minute allows, 10 at the least. Per benchmark the
+report gives the median ratio HEAD/BASE of the pairs with its 95% interval (the sign
+test's, free of any assumption on the noise).
 
 A benchmark is flagged as a regression only where that whole interval lies above
 1 + threshold: the slow-down is real (not noise) and larger than the threshold. The run
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import re
@@ -188,7 +190,18 @@ def selected(benchmarks, expression):
     return [b for b in benchmarks if compiled.evaluate(lambda word, b=b: word in b)]
 
 
-def measure(teams, workload, backend, pairs, block_seconds, slow_down):
+# A benchmark of seconds a call (the Python loop, multiprocessing, at N = 1000 or on the
+# lecture) would take minutes at 26 pairs, and as long again to load in eight processes:
+# it runs on two teams, with the pairs its time budget allows and no fewer than
+# MIN_PAIRS. Where a process happens to lie moves microsecond kernels by a few percent, not
+# seconds of Python; and fewer pairs give a wider interval: with 10, a slow-down is flagged
+# only when 9 of the 10 ratios lie above 1 + threshold.
+SLOW_CALL = 0.5  # seconds
+BUDGET = 60.0  # seconds
+MIN_PAIRS = 10
+
+
+def measure(teams, workload, backend, pairs, block_seconds, slow_down, budget=math.inf):
     """Paired blocks of one benchmark, or the reason it cannot run.
 
     `teams` holds (BASE worker, HEAD worker) pairs of processes; pair k of blocks runs on
@@ -198,10 +211,14 @@ def measure(teams, workload, backend, pairs, block_seconds, slow_down):
     itself): with the pairs spread over four teams, such an effect in one of them moves a
     quarter of the ratios, and the interval of the median (the 8th to the 19th of 26)
     stays with the other three, while a real slow-down moves all. (With two teams, one
-    odd team moved the interval's end: it hid a 10% slow-down in 1 run of 5.)
+    odd team moved the interval's end: it hid a 10% slow-down in 1 run of 5.) `budget`:
+    the seconds the pairs may take, for benchmarks of SLOW_CALL or more a call.
     """
     keys, once = [], []
-    for team in teams:
+    for index, team in enumerate(teams):
+        if index == 2 and max(once) >= SLOW_CALL:
+            teams = teams[:2]
+            break
         team_keys = []
         for worker, factor in zip(team, (1.0, slow_down), strict=True):
             answer = worker.ask(op="load", workload=workload, backend=backend, slow_down=factor)
@@ -211,6 +228,8 @@ def measure(teams, workload, backend, pairs, block_seconds, slow_down):
             once.append(answer["once"])
         keys.append(team_keys)
     calls = max(1, int(block_seconds / max(once)))
+    if max(once) >= SLOW_CALL:
+        pairs = min(pairs, max(MIN_PAIRS, int(budget / (2 * calls * max(once)))))
     result = Paired()
     for k in range(pairs):
         team, team_keys = teams[k % len(teams)], keys[k % len(teams)]
@@ -328,9 +347,15 @@ def run(args, log=sys.stderr):
                 raise ABError(f"benchmark {benchmark!r} is not WORKLOAD[BACKEND]")
             workload, backend = found.groups()
             factor = args.slow_down.get(backend, 1.0)
-            paired = measure(teams, workload, backend, args.pairs, args.block, factor)
+            paired = measure(teams, workload, backend, args.pairs, args.block, factor, args.budget)
             verdicts.append(judge(benchmark, paired, args.threshold))
-            print(f"ab: {benchmark}: {verdicts[-1].status}", file=log, flush=True)
+            fewer = not isinstance(paired, str) and len(paired.a) < args.pairs
+            print(
+                f"ab: {benchmark}: {verdicts[-1].status}"
+                + (f" ({len(paired.a)} pairs: seconds a call)" if fewer else ""),
+                file=log,
+                flush=True,
+            )
     finally:
         for worker in workers:
             worker.close()
@@ -385,6 +410,13 @@ def main(argv=None):
     )
     parser.add_argument(
         "--block", type=float, default=0.02, help="seconds per block (default 0.02)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=BUDGET,
+        help=f"seconds for the pairs of a benchmark of seconds a call (default {BUDGET:g}; "
+        f"at least {MIN_PAIRS} pairs)",
     )
     parser.add_argument(
         "--slow-down",

@@ -72,6 +72,7 @@ def ab_arguments():
     parser.add_argument("--pairs", type=int, default=26)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--block", type=float, default=0.02)
+    parser.add_argument("--budget", type=float, default=ab.BUDGET)
     parser.add_argument("--portable", action="store_true")
     return parser
 
@@ -133,6 +134,7 @@ def main(argv=None):
         options += ["--benchmark", benchmark]
     options += ["--threshold", str(args.threshold), "--pairs", str(args.pairs)]
     options += ["--block", str(args.block), "--processes", str(args.processes)]
+    options += ["--budget", str(args.budget)]
     options += ["--portable"] if args.portable else []
     try:
         first, output = bisect(args.base, args.bad, options, ab.repository())

@@ -118,6 +118,7 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
             pairs=26,
             processes=4,
             block=0.02,
+            budget=ab.BUDGET,
             slow_down=slow_downs,
         )
         try:

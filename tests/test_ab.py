@@ -64,6 +64,39 @@ def test_a_slow_down_is_flagged_only_when_its_whole_interval_is_over_the_thresho
     assert median == pytest.approx(ratio)
 
 
+class FakeWorker:
+    """A worker whose benchmark takes `seconds` a call; it counts what it was asked."""
+
+    def __init__(self, seconds):
+        self.seconds, self.loads, self.blocks = seconds, 0, 0
+
+    def ask(self, op, **request):
+        if op == "load":
+            self.loads += 1
+            return {"key": 0, "once": self.seconds}
+        self.blocks += 1
+        return {"best": self.seconds}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "teams_used", "pairs"),
+    [
+        (1e-4, 4, 26),  # microseconds: four teams, every pair asked for
+        (0.3, 4, 26),  # under SLOW_CALL: 26 pairs, 16 s
+        (1.5, 2, 20),  # 60 s of pairs at 3 s a pair
+        (6.3, 2, ab.MIN_PAIRS),  # the budget would allow 4: the floor
+    ],
+)
+def test_seconds_a_call_get_two_teams_and_the_pairs_the_budget_allows(seconds, teams_used, pairs):
+    teams = [(FakeWorker(seconds), FakeWorker(seconds)) for _ in range(4)]
+    paired = ab.measure(teams, "lecture", "python", 26, 0.02, 1.0, budget=60.0)
+    assert len(paired.a) == len(paired.b) == pairs
+    loaded = [team for team in teams if team[0].loads and team[1].loads]
+    assert len(loaded) == teams_used
+    assert all(team[0].blocks == team[1].blocks > 0 for team in loaded)
+    assert sum(team[0].blocks for team in teams) == pairs
+
+
 def test_report_names_the_regressions_and_the_skipped():
     verdicts = [
         ab.judge("lecture[numba]", paired(1.2), 0.05),
