@@ -53,7 +53,7 @@ BUILDS = {
 }
 
 
-def install_project(session, extras=("test", "numba", "dask", "jax"), setup_args=()):
+def install_project(session, extras=("test", "numba", "dask", "jax", "notebook"), setup_args=()):
     """Build tools, then the project, editable; they stay in the venv for rebuilds on import."""
     if not shutil.which("gfortran"):
         session.warn(
@@ -188,6 +188,22 @@ def cli(session):
     """The nbody-bench command: report, profile, animate, cluster (-- report --out DIR)."""
     install_project(session, extras=("report", "numba", "dask", "jax"))
     session.run("nbody-bench", *(session.posargs or ["--help"]))
+
+
+@nox.session(default=False)
+def notebook(session):
+    """The lecture as a notebook: opened in JupyterLab, or with -- --run executed headless
+    into build/notebook/lecture.ipynb (-- --run --quick: at a tenth of the size)."""
+    install_project(session, extras=("notebook", "numba", "dask", "jax"))
+    if "--run" in session.posargs:
+        options = [a for a in session.posargs if a != "--run"]
+        session.run("python", "-m", "nbody_bench.notebook", *options)
+        return
+    session.install("jupyterlab")
+    # The .ipynb paired with the text file (git ignores it; the text file's header pairs
+    # them): edits saved in JupyterLab go to both, through jupytext's contents manager.
+    session.run("jupytext", "--sync", "notebooks/lecture.py")
+    session.run("jupyter", "lab", "notebooks/lecture.ipynb", *session.posargs)
 
 
 @nox.session(default=False)

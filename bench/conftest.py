@@ -13,8 +13,10 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import kernels
+import kernels.registry
 from kernels.integrate import schedule
 from kernels.multiprocessing import usable_cores
+from nbody_bench import reference
 from nbody_bench.ab_worker import slowed_down
 from nbody_bench.gate import GateConfigError, confirm, evaluate, load_thresholds, report
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
@@ -83,10 +85,10 @@ def _slow_downs(options):
             factors[backend] = float(factor)
         except ValueError:
             factors[backend] = float("nan")
-        if backend not in kernels.BACKENDS or not factors[backend] >= 1:
+        if backend not in kernels.names() or not factors[backend] >= 1:
             raise pytest.UsageError(
                 f"--slow-down {option!r}: give BACKEND=FACTOR with a backend of "
-                f"{', '.join(kernels.BACKENDS)} and a factor of at least 1, e.g. numpy=2"
+                f"{', '.join(kernels.names())} and a factor of at least 1, e.g. numpy=2"
             )
     return factors
 
@@ -96,26 +98,12 @@ def _slow_downs(options):
 
 @functools.cache
 def reference_accelerations(n):
-    """Direct sum for `bodies(n)` in extended precision, in row blocks to bound memory.
-
-    Returns (accelerations, sum of |terms|), both float64 (n, 3). The second scales the
-    error bound: a float64 sum of terms that cancel is only as accurate as the
-    magnitudes summed, not as the small result.
-    """
-    if np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps:
+    """Direct sum for `bodies(n)` in extended precision (nbody_bench.reference): the
+    accelerations and the sum of |terms|, both float64 (n, 3)."""
+    if not reference.EXTENDED:
         pytest.skip("long double is no wider than float64 here: no higher-precision reference")
     pos, _, mass = bodies(n)
-    p, m = pos.astype(np.longdouble), mass.astype(np.longdouble)
-    exact, magnitude = np.empty((n, 3)), np.empty((n, 3))
-    for start in range(0, n, 256):
-        rows = slice(start, min(start + 256, n))
-        d = p[np.newaxis, :, :] - p[rows, np.newaxis, :]
-        r2 = (d * d).sum(axis=-1)
-        r2[r2 == 0] = 1  # the self-terms, whose d is zero
-        terms = (m / (r2 * np.sqrt(r2)))[:, :, np.newaxis] * d
-        exact[rows] = terms.sum(axis=1)
-        magnitude[rows] = np.abs(terms).sum(axis=1)
-    return exact, magnitude
+    return reference.direct_sum(pos, mass)
 
 
 @functools.cache
@@ -137,24 +125,16 @@ def float64_reference(n):
 
 
 def acceleration_tolerance(n, magnitude):
-    """Bound on a correct float64 kernel's error, per component.
-
-    Each pair term m_j d / |d|^3 carries about ten roundings (d, |d|^2, sqrt, the product
-    and the quotient), and adding n - 1 terms in any order adds at most n - 2 more, each
-    relative to the magnitudes summed: (n + 10) eps sum |terms|. It holds for any
-    summation order (fast-math reordering included), while a wrong term or mass breaks
-    it by orders of magnitude.
-    """
-    return (n + 10) * np.finfo(np.float64).eps * magnitude
+    """Bound on a correct float64 kernel's error, per component: (n + 10) eps sum |terms|
+    (see nbody_bench.reference.tolerance)."""
+    return reference.tolerance(n, magnitude)
 
 
 def assert_accelerations_match(acc, n):
     exact, magnitude = reference_accelerations(n)
     assert acc.shape == (n, 3)
     assert acc.dtype == np.float64
-    error, tolerance = np.abs(acc - exact), acceleration_tolerance(n, magnitude)
-    # A zero tolerance (N = 1: no terms at all) admits only an exact zero.
-    excess = np.divide(error, tolerance, out=np.where(error > 0, np.inf, 0.0), where=tolerance > 0)
+    excess = reference.excess(acc, exact, magnitude)
     assert np.all(excess <= 1), (
         f"N = {n}: error up to {excess.max():.3g} times the float64 bound at body "
         f"{np.unravel_index(np.argmax(excess), excess.shape)[0]}"
@@ -387,6 +367,12 @@ def remeasurer(rows, slow_downs):
 
 
 def pytest_sessionfinish(session):
+    # A plugin named like a built-in backend has no tests of its own to fail (the name
+    # runs the built-in): the run fails here instead, naming both.
+    problems = kernels.registry.plugin_problems()
+    if problems:
+        session.config.stash[_SUMMARY].extend(f"plugin problem: {p}" for p in problems)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     results = session.config.stash[_RESULTS]
     if not results:
         return

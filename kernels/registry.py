@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from . import plugins
 from ._boundary import Kernel, checked, finish, stage
 from .errors import BackendUnavailable, UnknownBackend
 from .state import check_state, closest_pair
@@ -57,6 +60,7 @@ _MODULES = {
 }
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}
+_discovered: dict[str, plugins.Plugin] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,37 +131,73 @@ class Backend:
         )
 
 
+def names():
+    """Every backend's name: the built-in ones (`BACKENDS`), then the plugins' (see
+    kernels.plugins), usable here or not."""
+    return BACKENDS + tuple(name for name in _plugins() if name not in _MODULES)
+
+
+def plugin_problems():
+    """What is wrong with the plugins no name reaches: those named like a built-in
+    backend, which keeps its name. (Any other plugin's problem is raised by `get`.)"""
+    return [p.problem for name, p in _plugins().items() if name in _MODULES]
+
+
+def plugin_source(name):
+    """The file of the module that defines plugin backend `name`'s functions."""
+    found = _plugins()[name].load()
+    function = getattr(found, "accelerations", None) or found.derivatives
+    return Path(inspect.getsourcefile(function))
+
+
+def _plugins():
+    global _discovered
+    if _discovered is None:
+        _discovered = plugins.discover(builtin=_MODULES)
+    return _discovered
+
+
+def _from(name, found):
+    """A Backend from a module (or any object) with the functions of a backend module."""
+    if callable(getattr(found, "accelerations", None)):
+        return Backend.from_accelerations(name, found.accelerations)
+    return Backend(
+        name,
+        found.derivatives,
+        getattr(found, "integrate", None),
+        compiled=getattr(found, "COMPILED", False),
+        kernel=getattr(found, "KERNEL", None),
+    )
+
+
 def get(name):
     """The backend called `name`; UnknownBackend or BackendUnavailable if it can't be had."""
-    if name not in _MODULES:
-        raise UnknownBackend(
-            f"unknown backend {name!r}; the known backends are {', '.join(BACKENDS)}"
-        )
     if name not in _loaded:
-        try:
-            module = importlib.import_module(_MODULES[name])
-            if hasattr(module, "accelerations"):
-                _loaded[name] = Backend.from_accelerations(name, module.accelerations)
-            else:
-                _loaded[name] = Backend(
-                    name,
-                    module.derivatives,
-                    getattr(module, "integrate", None),
-                    compiled=getattr(module, "COMPILED", False),
-                    kernel=getattr(module, "KERNEL", None),
-                )
-        except BackendUnavailable as exc:
-            _loaded[name] = exc
+        if name in _MODULES:
+            try:
+                _loaded[name] = _from(name, importlib.import_module(_MODULES[name]))
+            except BackendUnavailable as exc:
+                _loaded[name] = BackendUnavailable(f"backend {name!r} is unavailable: {exc}")
+        elif name in _plugins():
+            try:
+                _loaded[name] = _from(name, _plugins()[name].load())
+            except plugins.PluginError as exc:
+                _loaded[name] = exc
+        else:
+            raise UnknownBackend(
+                f"unknown backend {name!r}; the known backends are {', '.join(names())}"
+            )
     found = _loaded[name]
     if isinstance(found, BackendUnavailable):
-        raise BackendUnavailable(f"backend {name!r} is unavailable: {found}")
+        raise type(found)(str(found))
     return found
 
 
 def available():
-    """The backends usable in this environment, in `BACKENDS` order."""
+    """The backends usable in this environment, in `names()` order: the built-in ones in
+    `BACKENDS` order, then the plugins."""
     usable = []
-    for name in BACKENDS:
+    for name in names():
         try:
             get(name)
         except BackendUnavailable:

@@ -5,6 +5,7 @@ nbody-bench profile numba --top 15
 nbody-bench animate fortran --out nbody.gif
 nbody-bench cluster --n 10000
 nbody-bench costs --json build/gate-native.json
+nbody-bench try my_kernel.py:Nbody_derivatives
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _parser():
     profile = commands.add_parser(
         "profile", help="the lecture's %%prun: cProfile of the 20-body run"
     )
-    profile.add_argument("backend", choices=kernels.BACKENDS)
+    profile.add_argument("backend", choices=kernels.names())
     profile.add_argument("--top", type=int, default=15, help="functions to list (default 15)")
     profile.set_defaults(run=_profile)
 
@@ -82,8 +83,37 @@ def _parser():
     )
     costs.set_defaults(run=_costs)
 
+    trial = commands.add_parser(
+        "try",
+        help="check your own derivative against the exact answer, then time it beside the "
+        "lecture's steps",
+        description="Check FILE.py:FUNCTION (or module:function), written f(pos, vel) as "
+        "the lecture's, reading M and N_bodies from its module (set here for each N), or "
+        "f(pos, vel, mass), returning (dpdt, dvdt); then time it on the lecture's run. "
+        "Exit status: 0 correct, 1 a check failed, 2 the function could not be had.",
+    )
+    trial.add_argument("target", metavar="FILE.py:FUNCTION")
+    trial.add_argument(
+        "--n",
+        type=int,
+        action="append",
+        help="check at this N (repeatable; default: 1 2 3 20 100 1000)",
+    )
+    trial.add_argument(
+        "--time-limit",
+        type=float,
+        default=60.0,
+        help="seconds one call may take before it counts as too slow (default 60)",
+    )
+    trial.add_argument(
+        "--rounds", type=int, default=3, help="lecture runs per contender, best kept (default 3)"
+    )
+    trial.add_argument("--check-only", action="store_true", help="check; do not time")
+    trial.add_argument("--json", type=Path, help="also write the checks and times here")
+    trial.set_defaults(run=_try)
+
     animate = commands.add_parser("animate", help="animated GIF of the lecture's 20-body run")
-    animate.add_argument("backend", choices=kernels.BACKENDS)
+    animate.add_argument("backend", choices=kernels.names())
     animate.add_argument("--out", default="nbody.gif", help="GIF file to write")
     animate.add_argument("--fps", type=int, default=20, help="frames per second (default 20)")
     animate.set_defaults(run=_animate)
@@ -218,3 +248,21 @@ def _costs(args):
     chosen = args.backend or kernels.available()
     print(format_costs(measure(chosen, args.n_memory), speedups, args.n_memory))
     return 0
+
+
+def _try(args):
+    from .trial import SIZES, TrialError, run, write_json
+
+    sizes = args.n or SIZES
+    if any(n < 1 for n in sizes):
+        raise ValueError(f"--n must be at least 1, not {min(sizes)}")
+    if args.rounds < 1 or not args.time_limit > 0:
+        raise ValueError("--rounds must be at least 1 and --time-limit positive")
+    try:
+        trial = run(args.target, sizes, args.time_limit, args.rounds, not args.check_only)
+    except TrialError as exc:
+        print(f"nbody-bench try: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        write_json(trial, args.json)
+    return 0 if trial.correct else 1

@@ -204,13 +204,22 @@ def build_seconds(folder):
     return totals
 
 
+def kernel_files(name):
+    """The files of a backend's kernel: this project's, or a plugin's module."""
+    if name in KERNEL_FILES:
+        return [ROOT / f for f in KERNEL_FILES[name]]
+    from kernels.registry import plugin_source
+
+    return [plugin_source(name)]
+
+
 def measure(backends, n_memory=4000):
     """A Cost for each usable backend of `backends`, measured now."""
     folder = build_folder()
     builds = build_seconds(folder) if folder else {}
     costs = []
     for name in backends:
-        cost = Cost(name, lines=sum(kernel_lines(ROOT / f) for f in KERNEL_FILES[name]))
+        cost = Cost(name, lines=sum(kernel_lines(f) for f in kernel_files(name)))
         cost.build = builds.get("simd" if name == "simd-parallel" else name)
         n = 0 if name in TOO_SLOW_FOR_MEMORY else n_memory
         if name.startswith("numba"):

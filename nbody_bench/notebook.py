@@ -1,0 +1,217 @@
+"""The lecture as a notebook (notebooks/lecture.py): its helpers, and running it headless.
+
+    python -m nbody_bench.notebook [--quick] [--out build/notebook/lecture.ipynb]
+
+notebooks/lecture.py is the notebook in jupytext's percent format (text that diffs well;
+`./dev notebook` opens it in JupyterLab). This runs it start to end in a fresh IPython
+kernel (nbclient) and writes the executed .ipynb, outputs and all, written whole or not
+at all. `--quick` runs it at a reduced size (a tenth of the lecture's run, one round),
+as the tests do. The helpers below are what its cells call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import kernels
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "lecture.py"
+QUICK = "NBODY_BENCH_NOTEBOOK_QUICK"
+
+
+def sizes():
+    """(tend, rounds): the lecture's run and three rounds, or a tenth of it and one round
+    when $NBODY_BENCH_NOTEBOOK_QUICK is 1 (the tests)."""
+    return (0.1, 1) if os.environ.get(QUICK) == "1" else (1.0, 3)
+
+
+def lecture_state():
+    """The lecture's 20 bodies: seeded positions and velocities, unit masses."""
+    pos, vel, mass = kernels.initial_conditions(20, seed=0)
+    return pos, vel, mass
+
+
+def time_run(run, rounds):
+    """The fastest of `rounds` calls of run(), in seconds, after one untimed call."""
+    run()
+    best = math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def source_of(obj):
+    """An IPython Code display of a function's or a file's source, from this project."""
+    from IPython.display import Code
+
+    if isinstance(obj, (str, Path)):
+        path = _here(obj)
+        return Code(path.read_text(), language=_language(path))
+    return Code(inspect.getsource(obj), language="python")
+
+
+def _language(path):
+    return {".f90": "fortran", ".c": "c", ".h": "c", ".pyx": "cython"}.get(path.suffix, "python")
+
+
+def annotate(pyx):
+    """Cython's annotation of a .pyx file (`cython -a`), as (HTML, the numbers of the lines
+    that call into Python, the number of lines of code). Those are the HTML's yellow
+    lines: the darker, the more Python C-API calls the line makes."""
+    pyx = _here(pyx)
+    with tempfile.TemporaryDirectory() as folder:
+        c_file = Path(folder) / f"{pyx.stem}.c"
+        done = subprocess.run(
+            [sys.executable, "-m", "cython", "-a", "-3", str(pyx), "-o", str(c_file)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"cython -a {pyx.name} failed:\n{done.stderr}")
+        page = c_file.with_suffix(".html").read_text()
+    scores = [int(s) for s in re.findall(r'class="cython line score-(\d+)"', page)]
+    code = _code_lines(pyx)
+    yellow = [line for line, score in enumerate(scores, 1) if score and line in code]
+    return page, yellow, len(code)
+
+
+def lines_of(pyx, name):
+    """The line numbers of the top-level function `name` in a .pyx file: from its `def`
+    or `cdef` line to the next top-level statement."""
+    lines = _here(pyx).read_text().splitlines()
+    start = next(
+        k
+        for k, line in enumerate(lines, 1)
+        if re.match(rf"(c?def|cpdef)\b.*\b{re.escape(name)}\(", line)
+    )
+    end = next(
+        (
+            k
+            for k in range(start + 1, len(lines) + 1)
+            if lines[k - 1][:1] not in ("", " ", "#", ")") and not lines[k - 1].startswith("\t")
+        ),
+        len(lines) + 1,
+    )
+    return range(start, end)
+
+
+def _here(path):
+    path = Path(path)
+    return path if path.is_absolute() else ROOT / path
+
+
+def _code_lines(pyx):
+    """Line numbers with code: not blank, not a comment."""
+    return {
+        k
+        for k, line in enumerate(pyx.read_text().splitlines(), 1)
+        if line.strip() and not line.strip().startswith("#")
+    }
+
+
+def annotated(page):
+    """An annotation page for display in the notebook: its styles and its body (the
+    styles are scoped to Cython's own classes)."""
+    from IPython.display import HTML
+
+    styles = "".join(re.findall(r"<style[^>]*>.*?</style>", page, flags=re.S))
+    body = re.search(r"<body[^>]*>(.*)</body>", page, flags=re.S)
+    return HTML(styles + (body.group(1) if body else page))
+
+
+def table(times, baseline="python", claims=None):
+    """Markdown: each backend's run time and speedup over `baseline`, fastest last."""
+    from IPython.display import Markdown
+
+    claims = claims or {}
+    rows = [
+        "| backend | run | speedup over the lecture's loop | the lecture claims |",
+        "|---|---|---|---|",
+    ]
+    for name, seconds in sorted(times.items(), key=lambda kv: kv[1], reverse=True):
+        speedup = times[baseline] / seconds
+        shown = f"{speedup:,.0f}x" if speedup >= 100 else f"{speedup:.2g}x"
+        claim = f"about {claims[name]}x" if name in claims else ""
+        rows.append(f"| {name} | {_seconds(seconds)} | {shown} | {claim} |")
+    return Markdown("\n".join(rows))
+
+
+def _seconds(s):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def execute(out, quick=False, timeout=900):
+    """Run notebooks/lecture.py in a fresh kernel; write the executed notebook to `out`."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = jupytext.read(NOTEBOOK)
+    previous = os.environ.get(QUICK)
+    os.environ[QUICK] = "1" if quick else "0"  # the kernel inherits this process's env
+    try:
+        NotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+        ).execute()
+    finally:
+        if previous is None:
+            os.environ.pop(QUICK)
+        else:
+            os.environ[QUICK] = previous
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    nbformat.write(notebook, partial)
+    partial.replace(out)
+    return notebook
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m nbody_bench.notebook", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="a tenth of the run, one round")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "notebook" / "lecture.ipynb")
+    args = parser.parse_args(argv)
+    if not NOTEBOOK.is_file():
+        print(
+            f"notebook: no {NOTEBOOK}: the notebook lives in the project's source tree; "
+            "run this from a clone (./dev notebook --run)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        execute(args.out, args.quick)
+    except ImportError as exc:
+        print(
+            f"notebook: {exc}; fix: pip install '.[notebook]' (./dev notebook --run does)",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:  # nbclient's CellExecutionError names the cell and its error
+        print(f"notebook: it did not run through: {exc}", file=sys.stderr)
+        return 1
+    print(f"notebook: wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

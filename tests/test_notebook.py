@@ -1,0 +1,90 @@
+"""The lecture as a notebook (notebooks/lecture.py), executed start to end at a reduced size."""
+
+import importlib.util
+import re
+
+import pytest
+
+import kernels
+from nbody_bench import notebook
+
+MISSING = [m for m in ("jupytext", "nbclient", "ipykernel") if importlib.util.find_spec(m) is None]
+pytestmark = pytest.mark.skipif(
+    bool(MISSING),
+    reason=f"{', '.join(MISSING)} not installed; fix: pip install '.[notebook]'",
+)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("notebook") / "lecture.ipynb"
+    notebook.execute(out, quick=True)  # raises CellExecutionError, naming the cell, on error
+    return out
+
+
+def outputs(path):
+    import nbformat
+
+    cells = nbformat.read(path, as_version=4).cells
+    found = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", output
+            data = output.get("data", {})
+            found.append(
+                output.get("text", "")
+                + data.get("text/markdown", "")
+                + data.get("text/html", "")
+                + data.get("text/plain", "")
+            )
+    return "\n".join(found)
+
+
+def test_it_profiles_the_lecture_loop(executed):
+    text = outputs(executed)
+    assert re.search(r"ncalls\s+tottime", text)  # %prun's table
+    assert "python.py:" in text  # the project's own kernel, by its file
+    assert "(norm)" in text  # the lecture's hot spot
+
+
+def test_it_shows_each_step_from_the_project_files(executed):
+    text = outputs(executed)
+    assert "def block_accelerations(rows, pos, mass, first)" in text  # kernels/numpy.py
+    assert "subroutine pair_accelerations" in text  # kernels/fortran/nbody.f90
+
+
+def test_the_animation_is_inline_javascript(executed):
+    assert 'class="animation"' in outputs(executed)  # matplotlib's to_jshtml, no ffmpeg
+
+
+def test_cythons_annotation_shows_why_the_first_attempt_is_slow(executed):
+    text = outputs(executed)
+    found = re.search(
+        r"The first attempt: \*\*(\d+) of (\d+)\*\*.*in its pair loop .*: \*\*(\d+)\*\*", text
+    )
+    assert found, "the annotation summary is missing"
+    first_yellow, first_lines, in_pair_loop = map(int, found.groups())
+    assert first_yellow >= first_lines // 2
+    assert in_pair_loop == 0
+    assert 'class="cython line score-' in text
+
+
+def test_it_ends_on_every_backend_with_its_speedup(executed):
+    text = outputs(executed)
+    table = text[text.rindex("| backend | run | speedup over the lecture's loop") :]
+    for name in kernels.available():
+        if name != "dask":
+            assert f"| {name} |" in table, name
+    assert "| numpy |" in table
+    assert "about 20x" in table  # beside the lecture's claim
+
+
+def test_annotate_counts_only_lines_of_code():
+    _, yellow, lines = notebook.annotate("notebooks/cython_first_attempt.pyx")
+    source = (notebook.ROOT / "notebooks" / "cython_first_attempt.pyx").read_text().splitlines()
+    assert lines == sum(1 for s in source if s.strip() and not s.strip().startswith("#"))
+    assert all(source[k - 1].strip() and not source[k - 1].lstrip().startswith("#") for k in yellow)
+    loop = notebook.lines_of("kernels/cy/_nbody.pyx", "pair_accelerations")
+    typed = (notebook.ROOT / "kernels" / "cy" / "_nbody.pyx").read_text().splitlines()
+    assert "pair_accelerations(" in typed[loop.start - 1]
+    assert typed[loop.stop - 1].startswith(("cdef", "def", "KERNEL"))
