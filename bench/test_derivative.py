@@ -41,7 +41,7 @@ SMALLEST = {
     "simd-parallel": (1000, "below N = 1000 the thread hand-off, not the kernel, sets the time"),
     "dask": (
         10000,
-        "below N = 10000 a call is mostly the cluster's round trips (README, scale-out)",
+        "below N = 10000 a call is mostly the cluster's round trips (docs/scale-out.md)",
     ),
 }
 

@@ -47,7 +47,7 @@ def vector_level():
     Numba compiles for the CPU features NUMBA_CPU_FEATURES names, or with
     NUMBA_CPU_NAME=generic for none beyond x86-64's SSE2, or else for this CPU's own.
     AVX without AVX2 counts as "sse2": below AVX2, LLVM keeps the square root scalar
-    (README, "Numba against C"), so the loops behave as with SSE2.
+    (docs/limit.md, "Numba against C"), so the loops behave as with SSE2.
     """
     features = config.CPU_FEATURES
     if features is None:

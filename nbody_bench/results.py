@@ -10,7 +10,7 @@ Every ratio uses each benchmark's fastest round, its minimum. On a shared machin
 interference only ever adds time, so the minimum is the estimate of the code's own cost
 that other load disturbs least: over six runs of an unchanged tree with other work beside
 them, the compiled kernels' minimums moved at most 26% where their medians moved over 120%
-(README, "Choosing the statistic and the rounds").
+(docs/calibration.md, "Choosing the statistic and the rounds").
 """
 
 from __future__ import annotations
