@@ -116,7 +116,12 @@ def test_a_plugin_runs_in_the_suite_beside_the_built_in_backends(tmp_path):
     install(site, "student_kernel", {"student": "student_kernel"})
     install(site, "broken_kernel", {"broken": "broken_kernel"}, source="import numpyy\n")
     install(site, "greedy_kernel", {"numpy": "greedy_kernel"})
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    # Not an xdist worker's variables: pytest-benchmark would take the run for a worker's
+    # and refuse to time it.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))
+    }
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
     selection = ["--backend=numpy", "--backend=student", "--backend=broken"]
     done = subprocess.run(
         [

@@ -241,3 +241,14 @@ def test_the_lecture_cell_is_placed_near_the_lecture_loop(tmp_path, capsys):
     assert 0.6 < speedup["yours"] < 1.6, out
     assert "your function: " in out
     assert "the lecture's steps claim NumPy about 20x, Cython about 100x, Fortran about 600x" in out
+
+
+def test_a_module_function_is_found_on_the_path(tmp_path, capsys, monkeypatch):
+    package = tmp_path / "homework"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "kernel.py").write_text(textwrap.dedent(TEMPLATE.format(**RIGHT)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    status, out = try_(capsys, "homework.kernel:derivatives", "--n", "20")
+    assert status == 0, out
+    assert "nbody-bench try homework.kernel:derivatives: f(pos, vel, mass)" in out
