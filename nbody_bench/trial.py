@@ -31,6 +31,7 @@ import json
 import math
 import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -171,8 +172,10 @@ def caller(function, form):
 
 @contextlib.contextmanager
 def time_limit(seconds):
-    """Raise TimeLimit in the main thread after `seconds` (between Python bytecodes)."""
-    if not seconds or not hasattr(signal, "setitimer"):
+    """Raise TimeLimit in the main thread after `seconds` (between Python bytecodes).
+    Elsewhere (another thread, a platform without SIGALRM) there is no limit."""
+    main = threading.current_thread() is threading.main_thread()
+    if not seconds or not main or not hasattr(signal, "setitimer"):
         yield
         return
 
