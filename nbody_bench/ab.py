@@ -219,6 +219,7 @@ def measure(teams, workload, backend, pairs, block_seconds, slow_down, budget=ma
         if index == 2 and max(once) >= SLOW_CALL:
             teams = teams[:2]
             break
+        pin(team, index, backend)
         team_keys = []
         for worker, factor in zip(team, (1.0, slow_down), strict=True):
             answer = worker.ask(op="load", workload=workload, backend=backend, slow_down=factor)
@@ -240,6 +241,24 @@ def measure(teams, workload, backend, pairs, block_seconds, slow_down, budget=ma
         result.a.append(best[0])
         result.b.append(best[1])
     return result
+
+
+# Backends that run on more than the calling thread: their workers keep every CPU.
+PARALLEL = {"numba-parallel", "simd-parallel", "multiprocessing", "multiprocessing-shared", "dask"}
+
+
+def pin(team, index, backend):
+    """Both workers of a team on one CPU (team k on the k-th usable CPU, round the CPUs),
+    for a serial backend. A burst of interference can fall on one vCPU of a shared machine
+    and not the other, for seconds: with the two sides' processes on different vCPUs,
+    alternating in time would not cancel it (a commit against itself once measured one
+    side's lecture[fortran] 1.45x slower in every pair). On one CPU, A and B share it."""
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    mask = set(cpus) if backend in PARALLEL else {cpus[index % len(cpus)]}
+    for worker in team:
+        os.sched_setaffinity(worker.process.pid, mask)  # its main thread: where blocks run
 
 
 def judge(benchmark, paired, threshold):

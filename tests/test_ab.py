@@ -69,6 +69,9 @@ class FakeWorker:
 
     def __init__(self, seconds):
         self.seconds, self.loads, self.blocks = seconds, 0, 0
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+        )
 
     def ask(self, op, **request):
         if op == "load":
@@ -89,12 +92,32 @@ class FakeWorker:
 )
 def test_seconds_a_call_get_two_teams_and_the_pairs_the_budget_allows(seconds, teams_used, pairs):
     teams = [(FakeWorker(seconds), FakeWorker(seconds)) for _ in range(4)]
-    paired = ab.measure(teams, "lecture", "python", 26, 0.02, 1.0, budget=60.0)
+    try:
+        paired = ab.measure(teams, "lecture", "python", 26, 0.02, 1.0, budget=60.0)
+    finally:
+        for worker in (w for team in teams for w in team):
+            worker.process.communicate(b"")
     assert len(paired.a) == len(paired.b) == pairs
     loaded = [team for team in teams if team[0].loads and team[1].loads]
     assert len(loaded) == teams_used
     assert all(team[0].blocks == team[1].blocks > 0 for team in loaded)
     assert sum(team[0].blocks for team in teams) == pairs
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_a_teams_two_sides_share_one_cpu_unless_the_backend_is_parallel():
+    cpus = sorted(os.sched_getaffinity(0))
+    teams = [(FakeWorker(0.0), FakeWorker(0.0)) for _ in range(3)]
+    try:
+        for index, team in enumerate(teams):
+            ab.pin(team, index, "cython")
+            masks = [os.sched_getaffinity(w.process.pid) for w in team]
+            assert masks[0] == masks[1] == {cpus[index % len(cpus)]}
+            ab.pin(team, index, "simd-parallel")
+            assert all(os.sched_getaffinity(w.process.pid) == set(cpus) for w in team)
+    finally:
+        for worker in (w for team in teams for w in team):
+            worker.process.communicate(b"")
 
 
 def test_report_names_the_regressions_and_the_skipped():
