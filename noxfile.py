@@ -34,6 +34,8 @@ BACKENDS = (
     "dask",
     "pythran",
     "jax",
+    "cuda",
+    "cupy",
 )
 # The compare nominates a benchmark whose fastest round is this much slower than in the
 # last saved run of the same build, and the A/B check against that run's commit decides
@@ -53,7 +55,9 @@ BUILDS = {
 }
 
 
-def install_project(session, extras=("test", "numba", "dask", "jax", "notebook"), setup_args=()):
+def install_project(
+    session, extras=("test", "numba", "dask", "jax", "notebook", "cuda"), setup_args=()
+):
     """Build tools, then the project, editable; they stay in the venv for rebuilds on import."""
     if not shutil.which("gfortran"):
         session.warn(
@@ -106,7 +110,7 @@ def suite(session, build):
 def bench(session, backend):
     """One backend against the baseline, with only what that backend needs installed."""
     extras = ["test"] + (["numba"] if backend.startswith("numba") else [])
-    extras += [backend] if backend in ("dask", "jax") else []
+    extras += [backend] if backend in ("dask", "jax", "cuda") else []
     # The Fortran and Pythran sessions insist on their tool rather than skipping the backend.
     setup_args = [f"-D{backend}=enabled"] if backend in ("fortran", "pythran") else []
     install_project(session, extras, setup_args)

@@ -48,6 +48,12 @@ def pytest_addoption(parser):
         help="fail the run when a ratio breaks its bound in pyproject.toml [tool.nbody-bench.gate]",
     )
     parser.addoption(
+        "--gpu",
+        action="store_true",
+        help="also time one call at N = 1e3 .. 1e6 on the GPU backends and the host's limit "
+        "kernel (bench/test_gpu.py; what ./dev gpu runs)",
+    )
+    parser.addoption(
         "--slow-down",
         action="append",
         default=[],

@@ -37,6 +37,11 @@ if not hasattr(jax, "enable_x64"):  # before 0.8: only the process-wide switch
 COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compiled)
 
 
+def platform():
+    """Where JAX runs its computations here: "cpu", "gpu" or "tpu"."""
+    return jax.default_backend()
+
+
 def _block(pos, mass, rows, first):
     """Accelerations of the bodies `rows` (b, 3), whose indices start at `first`."""
     d = pos[jnp.newaxis, :, :] - rows[:, jnp.newaxis, :]  # d[i, j] = r_j - r_i

@@ -34,11 +34,12 @@ def accelerations(pos, mass):
     return acc
 
 
-def block_accelerations(rows, pos, mass, first):
-    """The accelerations of the bodies `rows`, pos[first : first + len(rows)]."""
-    d = pos[np.newaxis, :, :] - rows[:, np.newaxis, :]  # d[i, j] = r_j - r_(first + i)
-    r2 = np.einsum("ijk,ijk->ij", d, d)
+def block_accelerations(rows, pos, mass, first, xp=np):
+    """The accelerations of the bodies `rows`, pos[first : first + len(rows)]. `xp`: the
+    array library of the arrays (NumPy here; CuPy's arrays in kernels/cupy.py)."""
+    d = pos[xp.newaxis, :, :] - rows[:, xp.newaxis, :]  # d[i, j] = r_j - r_(first + i)
+    r2 = xp.einsum("ijk,ijk->ij", d, d)
     # d[i, first + i] is zero, so any finite r2 there makes the self-term vanish.
-    np.fill_diagonal(r2[:, first:], 1.0)
-    weight = mass / (r2 * np.sqrt(r2))  # m_j / |r_j - r_i|^3
-    return np.einsum("ij,ijk->ik", weight, d)
+    xp.fill_diagonal(r2[:, first:], 1.0)
+    weight = mass / (r2 * xp.sqrt(r2))  # m_j / |r_j - r_i|^3
+    return xp.einsum("ij,ijk->ik", weight, d)

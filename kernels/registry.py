@@ -31,6 +31,8 @@ BACKENDS = (
     "dask",
     "pythran",
     "jax",
+    "cuda",
+    "cupy",
 )
 
 # A backend module defines either `accelerations(pos, mass)` (the Python-level ones: new
@@ -57,6 +59,8 @@ _MODULES = {
     "dask": "kernels.dask",
     "pythran": "kernels.pythran",
     "jax": "kernels.jax",
+    "cuda": "kernels.cuda",
+    "cupy": "kernels.cupy",
 }
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}

@@ -55,6 +55,8 @@ KERNEL_FILES = {
     "dask": ["dask.py"],
     "pythran": ["pythran/_kernel.py"],
     "jax": ["jax.py"],
+    "cuda": ["cuda.py"],
+    "cupy": ["cupy.py", "numpy.py"],
 }
 # Extension modules (folders under kernels/ in the build) per backend, for the build time.
 BUILT_IN = {

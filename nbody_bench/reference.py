@@ -11,25 +11,26 @@ import numpy as np
 EXTENDED = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
 
 
-def direct_sum(pos, mass, block=256):
+def direct_sum(pos, mass, block=256, rows=None):
     """The accelerations by the direct sum in extended precision (long double), in blocks
-    of rows to bound memory: (accelerations, sum of |terms|), both float64 (n, 3).
+    of rows to bound memory: (accelerations, sum of |terms|), both float64 (n, 3), or
+    (len(rows), 3) for the bodies `rows` only (a sample, where all n would take minutes).
 
     The second scales the error bound: a float64 sum of terms that cancel is only as
     accurate as the magnitudes summed, not as the small result. Where long double is no
     wider than float64 (some ARM machines), the sum is in float64 (see EXTENDED).
     """
     p, m = np.asarray(pos, np.longdouble), np.asarray(mass, np.longdouble)
-    n = len(m)
-    exact, magnitude = np.empty((n, 3)), np.empty((n, 3))
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        d = p[np.newaxis, :, :] - p[rows, np.newaxis, :]
+    wanted = np.arange(len(m)) if rows is None else np.asarray(rows)
+    exact, magnitude = np.empty((len(wanted), 3)), np.empty((len(wanted), 3))
+    for start in range(0, len(wanted), block):
+        these = slice(start, min(start + block, len(wanted)))
+        d = p[np.newaxis, :, :] - p[wanted[these], np.newaxis, :]
         r2 = (d * d).sum(axis=-1)
         r2[r2 == 0] = 1  # the self-terms, whose d is zero
         terms = (m / (r2 * np.sqrt(r2)))[:, :, np.newaxis] * d
-        exact[rows] = terms.sum(axis=1)
-        magnitude[rows] = np.abs(terms).sum(axis=1)
+        exact[these] = terms.sum(axis=1)
+        magnitude[these] = np.abs(terms).sum(axis=1)
     return exact, magnitude
 
 
@@ -45,9 +46,10 @@ def tolerance(n, magnitude):
     return (n + 10) * np.finfo(np.float64).eps * magnitude
 
 
-def excess(acc, exact, magnitude):
+def excess(acc, exact, magnitude, n=None):
     """Per component, the error over the bound: a correct kernel has every one <= 1. A
-    zero bound (N = 1: no terms at all) admits only an exact zero."""
+    zero bound (N = 1: no terms at all) admits only an exact zero. `n`: the bodies summed
+    over, where `exact` holds a sample of rows."""
     error = np.abs(acc - exact)
-    bound = tolerance(len(exact), magnitude)
+    bound = tolerance(len(exact) if n is None else n, magnitude)
     return np.divide(error, bound, out=np.where(error > 0, np.inf, 0.0), where=bound > 0)

@@ -1,0 +1,75 @@
+"""The derivative past one CPU: one call at N = 1e3 .. 1e6 on the GPU backends, beside the
+limit kernel on the host's cores. Run with --gpu (what ./dev gpu and .ci/gpu do): at
+these sizes a CPU backend takes seconds to minutes a call, so the suite leaves them out.
+
+Checked before timing against the extended-precision direct sum of a sample of bodies
+(every body's would take minutes at N = 1e6), with the suite's bound. Each GPU
+benchmark's extra_info adds its FP64 rate, counting 20 flops per pair interaction and
+N^2 interactions a call (every pair twice, as the tiled kernel computes them; GPU Gems 3
+ch. 31 counts the same), and its fraction of the GPU's FP64 peak.
+"""
+
+import importlib
+
+import numpy as np
+import pytest
+
+import kernels
+from nbody_bench import reference
+
+GPU_SIZES = [1000, 10000, 100000, 1000000]
+GPU = ("cuda", "cupy", "jax")
+# The host's backends beside them, and the largest N each is timed at (a call's time).
+HOST = {"simd": 100000, "simd-parallel": 1000000, "c-reference": 100000}
+SAMPLE = 64  # bodies whose accelerations are checked at large N
+FLOPS_PER_PAIR = 20
+
+
+def gpu_sample_check(pos, mass):
+    n = len(mass)
+    rows = np.unique(np.linspace(0, n - 1, min(n, SAMPLE)).astype(int))
+    exact, magnitude = reference.direct_sum(pos, mass, rows=rows)
+
+    def check(acc, _n):
+        excess = reference.excess(acc[rows], exact, magnitude, n=n)
+        assert excess.max() <= 1, f"N = {n}: error up to {excess.max():.3g} times the bound"
+
+    return check
+
+
+@pytest.mark.parametrize("n", GPU_SIZES)
+def test_gpu_derivative(request, timed, backend, n, state_of):
+    if not request.config.getoption("--gpu"):
+        pytest.skip("N = 1e3 .. 1e6 on the GPU: run with --gpu (./dev gpu)")
+    if backend not in GPU and backend not in HOST:
+        pytest.skip(f"the GPU table times {', '.join((*GPU, *HOST))}")
+    if n > HOST.get(backend, n):
+        pytest.skip(f"{backend} at N = {n}: minutes a call")
+    if (
+        backend == "jax"
+        and kernels.get("jax")
+        and importlib.import_module("kernels.jax").platform() != "gpu"
+    ):
+        pytest.skip("jax runs on the CPU here: the GPU table is for GPUs")
+    pos, vel, mass = state_of(n)
+    check = gpu_sample_check(pos, mass)
+    state = np.stack((pos, vel))
+    rate = np.empty_like(state)
+    derivatives_into = kernels.get(backend).derivatives_into
+    derivatives_into(state, mass, rate)  # untimed: compiles, allocates, warms
+    check(rate[1], n)
+    rate[:] = np.nan
+    label = {"workload": f"gpu-n{n}", "kind": "derivative", "backend": backend, "n": n, "calls": 1}
+    timed(**label)(derivatives_into, state, mass, rate)
+    check(rate[1], n)
+    benchmark = request.getfixturevalue("benchmark")
+    if backend in GPU and benchmark.stats is not None:
+        flops = FLOPS_PER_PAIR * n * n / benchmark.stats.stats.min
+        benchmark.extra_info["fp64_flops"] = flops
+        if "cuda" in kernels.available():
+            from kernels.cuda import fp64_peak
+
+            peak, source = fp64_peak()
+            if peak:
+                benchmark.extra_info["of_fp64_peak"] = flops / peak
+            benchmark.extra_info["fp64_peak_source"] = source

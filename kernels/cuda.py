@@ -1,0 +1,286 @@
+"""numba-cuda: the tiled all-pairs kernel on an NVIDIA GPU, float64 throughout.
+
+One thread per body i; the block stages the bodies j through shared memory a tile at a
+time (TILE bodies, one per thread), and every thread of the block sums the pulls of that
+tile on its own body before the next tile comes in (Nyland, Harris and Prins, "Fast
+N-Body Simulation with CUDA", GPU Gems 3, ch. 31). Positions live on the device as
+structure-of-arrays rows (x, y, z), so each load of a tile is coalesced.
+
+Two modes, as the other compiled backends have:
+
+- per call (`derivatives`): positions and masses to the device, one launch, the
+  accelerations back;
+- whole run (`integrate`): the state stays on the device for the whole RK2 run and the
+  frames come back once at the end. Up to TILE bodies the whole integration is one
+  launch of one block, its stages separated by the block's barrier (a launch costs more
+  than 20 bodies' work); beyond, each stage is a launch of the tiled kernel and an
+  update kernel.
+
+Nothing touches the GPU at import beyond asking numba whether one is there
+(`cuda.is_available()`); without one, importing raises BackendUnavailable with the fix.
+With NUMBA_ENABLE_CUDASIM=1 the kernels run on Numba's CUDA simulator, on the CPU (slow:
+each GPU thread is a Python thread), which is how the tests check the indexing, the tiling
+and the barriers on machines without a GPU (`kernels_for(tile)` builds them with a small
+tile, so a few bodies span several tiles).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import numpy as np
+
+from .errors import BackendUnavailable
+
+try:
+    from numba import cuda, float64
+except ImportError as exc:
+    raise BackendUnavailable(
+        f"numba-cuda is not installed ({exc}); fix: pip install '.[cuda]' (numba-cuda)"
+    ) from exc
+
+SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+if not cuda.is_available():
+    raise BackendUnavailable(
+        "no CUDA GPU here (numba.cuda.is_available() is False: no NVIDIA GPU, or no driver); "
+        "fix: run on a machine with an NVIDIA GPU and its driver, or set "
+        "NUMBA_ENABLE_CUDASIM=1 to run the kernels on Numba's CPU simulator (for tests)"
+    )
+
+COMPILED = True
+TILE = 128  # threads per block, and bodies per shared-memory tile
+
+
+def kernels_for(tile):
+    """The CUDA kernels with `tile` threads a block (a compile-time constant)."""
+
+    @cuda.jit(device=True, inline=True)
+    def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
+        """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
+        dx = sx[k] - xi
+        dy = sy[k] - yi
+        dz = sz[k] - zi
+        r2 = dx * dx + dy * dy + dz * dz
+        s = sm[k] / (r2 * math.sqrt(r2)) if k != skip else 0.0
+        return s * dx, s * dy, s * dz
+
+    @cuda.jit(device=True, inline=True)
+    def tiled_sum(p, m, n, i, tx, sx, sy, sz, sm):
+        """Body i's acceleration from every body j, the bodies staged tile by tile.
+        Every thread of the block calls it (i may be past n: it loads, it does not sum)."""
+        inside = i < n
+        xi = p[0, i] if inside else 0.0
+        yi = p[1, i] if inside else 0.0
+        zi = p[2, i] if inside else 0.0
+        ax = 0.0
+        ay = 0.0
+        az = 0.0
+        for start in range(0, n, tile):
+            j = start + tx
+            if j < n:
+                sx[tx] = p[0, j]
+                sy[tx] = p[1, j]
+                sz[tx] = p[2, j]
+                sm[tx] = m[j]
+            cuda.syncthreads()
+            if inside:
+                for k in range(min(tile, n - start)):
+                    fx, fy, fz = pull(xi, yi, zi, sx, sy, sz, sm, k, i - start)
+                    ax += fx
+                    ay += fy
+                    az += fz
+            cuda.syncthreads()  # before the next tile overwrites this one
+        return ax, ay, az
+
+    @cuda.jit
+    def accelerations(p, m, a):
+        """a (3, n) = the accelerations for positions p (3, n): one thread per body."""
+        sx = cuda.shared.array(tile, float64)
+        sy = cuda.shared.array(tile, float64)
+        sz = cuda.shared.array(tile, float64)
+        sm = cuda.shared.array(tile, float64)
+        n = m.shape[0]
+        tx = cuda.threadIdx.x
+        i = cuda.blockIdx.x * cuda.blockDim.x + tx
+        ax, ay, az = tiled_sum(p, m, n, i, tx, sx, sy, sz, sm)
+        if i < n:
+            a[0, i] = ax
+            a[1, i] = ay
+            a[2, i] = az
+
+    @cuda.jit
+    def half_step(y, a, h, out):
+        """out = y + h * (velocities, accelerations): one RK2 stage's update, (6, n) rows."""
+        i = cuda.grid(1)
+        if i < y.shape[1]:
+            for c in range(3):
+                out[c, i] = y[c, i] + y[3 + c, i] * h
+                out[3 + c, i] = y[3 + c, i] + a[c, i] * h
+
+    @cuda.jit
+    def full_step(y, mid, a, h):
+        """y += h * (mid's velocities, accelerations at mid)."""
+        i = cuda.grid(1)
+        if i < y.shape[1]:
+            for c in range(3):
+                y[c, i] = y[c, i] + mid[3 + c, i] * h
+                y[3 + c, i] = y[3 + c, i] + a[c, i] * h
+
+    @cuda.jit
+    def record(y, frames, k):
+        """frames[k] = the positions (3, n) of y."""
+        i = cuda.grid(1)
+        if i < y.shape[1]:
+            for c in range(3):
+                frames[k, c, i] = y[c, i]
+
+    @cuda.jit
+    def one_block_run(y, mid, m, steps, frame_ends, frames):
+        """The whole run in one block (n <= its threads): stages apart by the barrier.
+        Stage 1 reads y and writes mid; stage 2 reads mid and writes y, each thread its
+        own body; the barrier makes one stage's writes visible to the next."""
+        sx = cuda.shared.array(tile, float64)
+        sy = cuda.shared.array(tile, float64)
+        sz = cuda.shared.array(tile, float64)
+        sm = cuda.shared.array(tile, float64)
+        n = m.shape[0]
+        i = cuda.threadIdx.x
+        start = 0
+        for k in range(frame_ends.shape[0]):
+            for s in range(start, frame_ends[k]):
+                h = steps[s]
+                ax, ay, az = tiled_sum(y, m, n, i, i, sx, sy, sz, sm)
+                if i < n:
+                    mid[0, i] = y[0, i] + y[3, i] * (0.5 * h)
+                    mid[1, i] = y[1, i] + y[4, i] * (0.5 * h)
+                    mid[2, i] = y[2, i] + y[5, i] * (0.5 * h)
+                    mid[3, i] = y[3, i] + ax * (0.5 * h)
+                    mid[4, i] = y[4, i] + ay * (0.5 * h)
+                    mid[5, i] = y[5, i] + az * (0.5 * h)
+                cuda.syncthreads()
+                ax, ay, az = tiled_sum(mid, m, n, i, i, sx, sy, sz, sm)
+                if i < n:
+                    y[0, i] = y[0, i] + mid[3, i] * h
+                    y[1, i] = y[1, i] + mid[4, i] * h
+                    y[2, i] = y[2, i] + mid[5, i] * h
+                    y[3, i] = y[3, i] + ax * h
+                    y[4, i] = y[4, i] + ay * h
+                    y[5, i] = y[5, i] + az * h
+                cuda.syncthreads()
+            start = frame_ends[k]
+            if i < n:
+                frames[k, 0, i] = y[0, i]
+                frames[k, 1, i] = y[1, i]
+                frames[k, 2, i] = y[2, i]
+
+    return accelerations, half_step, full_step, record, one_block_run
+
+
+class Device:
+    """The kernels for one tile size and the device buffers of the last N, reused from
+    call to call (a lock makes concurrent callers take turns on them)."""
+
+    def __init__(self, tile=TILE):
+        self.tile = tile
+        (self.accelerations, self.half_step, self.full_step, self.record,
+         self.one_block_run) = kernels_for(tile)  # fmt: skip
+        self.lock = threading.Lock()
+        self.n = None
+
+    def _buffers(self, n):
+        if self.n != n:
+            self.p = cuda.device_array((3, n))
+            self.m = cuda.device_array(n)
+            self.a = cuda.device_array((3, n))
+            self.host = cuda.pinned_array((3, n)) if not SIMULATED else np.empty((3, n))
+            self.n = n
+
+    def blocks(self, n):
+        return (n + self.tile - 1) // self.tile
+
+    def derivatives(self, state, mass, rate):
+        """rate[0] = velocities, rate[1] = accelerations, computed on the GPU."""
+        n = state.shape[1]
+        with self.lock:
+            self._buffers(n)
+            self.host[...] = state[0].T
+            self.p.copy_to_device(self.host)
+            self.m.copy_to_device(mass)
+            self.accelerations[self.blocks(n), self.tile](self.p, self.m, self.a)
+            self.a.copy_to_host(self.host)
+            rate[0] = state[1]
+            rate[1] = self.host.T
+
+    def integrate(self, initial, mass, steps, frame_ends, frames, one_block=None):
+        """The whole RK2 run on the device; frames (count, n, 3) copied back once.
+        `one_block`: force (True) or refuse (False) the one-launch run; None chooses it
+        up to ONE_BLOCK bodies."""
+        n = initial.shape[1]
+        if one_block is None:
+            one_block = n <= self.tile
+        y = cuda.to_device(np.ascontiguousarray(initial.transpose(0, 2, 1).reshape(6, n)))
+        mid = cuda.device_array((6, n))
+        m = cuda.to_device(np.ascontiguousarray(mass))
+        out = cuda.device_array((len(frame_ends), 3, n))
+        if one_block:
+            if n > self.tile:
+                raise ValueError(f"the one-block run takes up to {self.tile} bodies, not {n}")
+            self.one_block_run[1, self.tile](
+                y, mid, m, cuda.to_device(steps), cuda.to_device(frame_ends), out
+            )
+        else:
+            a = cuda.device_array((3, n))
+            grid, block = self.blocks(n), self.tile
+            start = 0
+            for k, end in enumerate(frame_ends.tolist()):
+                for h in steps[start:end].tolist():
+                    self.accelerations[grid, block](y, m, a)
+                    self.half_step[grid, block](y, a, 0.5 * h, mid)
+                    self.accelerations[grid, block](mid, m, a)
+                    self.full_step[grid, block](y, mid, a, h)
+                start = end
+                self.record[grid, block](y, out, k)
+        frames[...] = out.copy_to_host().transpose(0, 2, 1)
+
+
+# FP64 fused multiply-adds per clock per multiprocessor, by compute capability (NVIDIA's
+# CUDA C++ Programming Guide, "Arithmetic Instructions"): the data-centre parts; the others
+# run FP64 at 1/32 or 1/64 of FP32, 2 per clock.
+FP64_FMA_PER_SM = {(6, 0): 32, (7, 0): 32, (8, 0): 32, (9, 0): 64, (10, 0): 64}
+# Where the clock cannot be read: the vendor's datasheet FP64 rate (no tensor cores).
+FP64_PEAK_BY_NAME = {"H200": 34e12, "H100 SXM": 34e12, "H100 PCIe": 26e12, "A100": 9.7e12}
+
+
+def fp64_peak():
+    """(FLOP/s, how it was found) for the current GPU's FP64 arithmetic, without tensor
+    cores: multiprocessors x FMA units x 2 x clock, or the datasheet by the device's name."""
+    device = cuda.get_current_device()
+    name = device.name.decode() if isinstance(device.name, bytes) else str(device.name)
+    per_sm = FP64_FMA_PER_SM.get(tuple(device.compute_capability), 2)
+    try:
+        clock = device.CLOCK_RATE * 1e3  # kHz
+    except Exception:  # CUDA 13 may not report it
+        clock = None
+    if clock:
+        peak = device.MULTIPROCESSOR_COUNT * per_sm * 2 * clock
+        return peak, (
+            f"{name}: {device.MULTIPROCESSOR_COUNT} SMs x {per_sm} FP64 FMA x 2 x "
+            f"{clock / 1e9:.3g} GHz"
+        )
+    for key, peak in FP64_PEAK_BY_NAME.items():
+        if key in name:
+            return peak, f"{name}: the datasheet's {peak / 1e12:g} TFLOP/s"
+    return None, f"{name}: unknown FP64 rate"
+
+
+_device = Device()
+
+
+def derivatives(state, mass, rate):
+    _device.derivatives(state, mass, rate)
+
+
+def integrate(initial, mass, steps, frame_ends, frames):
+    _device.integrate(initial, mass, steps, frame_ends, frames)
