@@ -5,6 +5,7 @@ install (its own build directory under build/), so tests and benchmarks import t
 compiled extensions, never the bare source tree.
 """
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -207,7 +208,8 @@ def notebook(session):
     # The .ipynb paired with the text file (git ignores it; the text file's header pairs
     # them): edits saved in JupyterLab go to both, through jupytext's contents manager.
     session.run("jupytext", "--sync", "notebooks/lecture.py")
-    session.run("jupyter", "lab", "notebooks/lecture.ipynb", *session.posargs)
+    root = ["--allow-root"] if os.geteuid() == 0 else []  # JupyterLab refuses root otherwise
+    session.run("jupyter", "lab", "notebooks/lecture.ipynb", *root, *session.posargs)
 
 
 @nox.session(default=False)
