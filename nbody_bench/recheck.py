@@ -128,6 +128,9 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
         else:
             print(ab.format_report(verdicts, base, head, ab_threshold), file=out)
             confirmed = [v.benchmark for v in verdicts if v.status == "slower"]
+            for v in verdicts:  # neither confirmed nor cleared: said, not passed over
+                if v.status == "skipped":
+                    print(f"recheck: NOT measured again: {v.benchmark} ({v.note})", file=out)
             return _verdict(confirmed, f"A/B against {previous.commit}", out)
     confirmed = []
     for benchmark in ids:

@@ -14,6 +14,7 @@ lecture's own driver over the checked call), "derivative-nN" (the unchecked kern
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
 import re
 from pathlib import Path
@@ -25,7 +26,7 @@ import kernels
 LECTURE_N = 20
 LECTURE_TIMES = {"tend": 1.0, "tframe": 0.01, "dt": 0.001}
 RUN_TIMES = {"tend": 0.002, "tframe": 0.001, "dt": 0.001}  # 2 frames, 2 steps: 4 calls
-_SIZED = re.compile(r"(derivative|checked|run)-n([1-9][0-9]*)")
+_SIZED = re.compile(r"(derivative|gpu|checked|run|untouched)-n([1-9][0-9]*)")
 
 
 @functools.cache
@@ -72,15 +73,21 @@ def workload(name, backend):
     if sized is None:
         raise ValueError(
             f"unknown workload {name!r}: give lecture, lecture-whole-run, lecture-as-written, "
-            "or derivative-nN, checked-nN, run-nN for a body count N"
+            "or derivative-nN, gpu-nN, checked-nN, run-nN, untouched-nN for a body count N"
         )
     kind, n = sized.group(1), int(sized.group(2))
     pos, vel, mass = bodies(n)
-    if kind == "derivative":
+    if kind in ("derivative", "gpu"):  # gpu-nN: bench/test_gpu.py's one call, as derivative-nN
         state, rate = np.stack((pos, vel)), np.empty((2, n, 3))
         return functools.partial(chosen.derivatives_into, state, mass, rate)
     if kind == "checked":
         return functools.partial(chosen.derivatives, pos, vel, mass)
+    if kind == "untouched":  # the lecture's loop as written: Python's, or Pythran's compile
+        loops = {"python": "accelerations", "pythran": "lecture_accelerations"}
+        if backend not in loops:
+            raise ValueError(f"untouched-nN runs python and pythran, not {backend!r}")
+        module = importlib.import_module(f"kernels.{backend}")
+        return functools.partial(getattr(module, loops[backend]), pos, mass)
     return functools.partial(
         kernels.run_rk2, pos, vel, mass, **RUN_TIMES, backend=backend, whole_run=True
     )

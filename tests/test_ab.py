@@ -150,9 +150,11 @@ def test_bad_input_says_what_is_wrong(capsys):
         "derivative-n20",
         "checked-n20",
         "run-n30",
+        "gpu-n20",
     ],
 )
 def test_workloads_run_what_their_ids_say(name):
+    """Every workload id the suite records, so the compare's second look can measure it."""
     fn = workload(name, "cython")
     result = fn()
     if name.startswith(("lecture", "run")):
@@ -161,6 +163,12 @@ def test_workloads_run_what_their_ids_say(name):
         assert result[1].shape == (20, 3)
     with pytest.raises(ValueError, match="unknown workload 'derivative-20'"):
         workload("derivative-20", "cython")
+
+
+def test_the_untouched_loop_is_a_workload_of_python_and_pythran():
+    assert workload("untouched-n20", "python")().shape == (20, 3)
+    with pytest.raises(ValueError, match="untouched-nN runs python and pythran, not 'cython'"):
+        workload("untouched-n20", "cython")
 
 
 def git(*args, cwd):

@@ -1,6 +1,7 @@
 """The compare's second look (nbody_bench.recheck): what it nominates and how it decides."""
 
 import json
+import math
 
 import pytest
 
@@ -89,3 +90,19 @@ def test_the_suites_slow_down_is_applied_when_measuring_again(tmp_path, monkeypa
     monkeypatch.setattr(ab, "run", fake_run)
     recheck.recheck(tmp_path, 0.1, False, 0.05)
     assert seen == {"cython": 1.5}
+
+
+def test_a_suspect_ab_cannot_measure_is_named_not_passed_over(tmp_path, monkeypatch, capsys):
+    save(tmp_path, 1, [entry("derivative-n20", "numba", 1e-6)], commit="feed123")
+    save(tmp_path, 2, [entry("derivative-n20", "numba", 2e-6)])
+
+    def fake_run(args):
+        verdict = ab.Verdict(
+            "derivative-n20[numba]", math.nan, math.nan, None, "skipped", "ValueError: why"
+        )
+        return [verdict], "feed123", "working tree"
+
+    monkeypatch.setattr(ab, "run", fake_run)
+    assert recheck.recheck(tmp_path, 0.1, False, 0.05) == 0
+    out = capsys.readouterr().out
+    assert "recheck: NOT measured again: derivative-n20[numba] (ValueError: why)" in out
