@@ -110,23 +110,24 @@ def kernels_for(tile):
             a[1, i] = ay
             a[2, i] = az
 
-    @cuda.jit
-    def half_step(y, a, h, out):
-        """out = y + h * (velocities, accelerations): one RK2 stage's update, (6, n) rows."""
-        i = cuda.grid(1)
-        if i < y.shape[1]:
-            for c in range(3):
-                out[c, i] = y[c, i] + y[3 + c, i] * h
-                out[3 + c, i] = y[3 + c, i] + a[c, i] * h
+    @cuda.jit(device=True, inline=True)
+    def advance(y, source, ax, ay, az, h, out, i):
+        """Body i of one RK2 stage: out = y + h * (source's velocities, (ax, ay, az)).
+        Each thread reads and writes body i only, so out may be y itself."""
+        out[0, i] = y[0, i] + source[3, i] * h
+        out[1, i] = y[1, i] + source[4, i] * h
+        out[2, i] = y[2, i] + source[5, i] * h
+        out[3, i] = y[3, i] + ax * h
+        out[4, i] = y[4, i] + ay * h
+        out[5, i] = y[5, i] + az * h
 
     @cuda.jit
-    def full_step(y, mid, a, h):
-        """y += h * (mid's velocities, accelerations at mid)."""
+    def stage(y, source, a, h, out):
+        """One RK2 stage's update for every body, accelerations a (3, n) given: the first
+        half-step is stage(y, y, a, h / 2, mid), the full step stage(y, mid, a, h, y)."""
         i = cuda.grid(1)
         if i < y.shape[1]:
-            for c in range(3):
-                y[c, i] = y[c, i] + mid[3 + c, i] * h
-                y[3 + c, i] = y[3 + c, i] + a[c, i] * h
+            advance(y, source, a[0, i], a[1, i], a[2, i], h, out, i)
 
     @cuda.jit
     def record(y, frames, k):
@@ -153,21 +154,11 @@ def kernels_for(tile):
                 h = steps[s]
                 ax, ay, az = tiled_sum(y, m, n, i, i, sx, sy, sz, sm)
                 if i < n:
-                    mid[0, i] = y[0, i] + y[3, i] * (0.5 * h)
-                    mid[1, i] = y[1, i] + y[4, i] * (0.5 * h)
-                    mid[2, i] = y[2, i] + y[5, i] * (0.5 * h)
-                    mid[3, i] = y[3, i] + ax * (0.5 * h)
-                    mid[4, i] = y[4, i] + ay * (0.5 * h)
-                    mid[5, i] = y[5, i] + az * (0.5 * h)
+                    advance(y, y, ax, ay, az, 0.5 * h, mid, i)
                 cuda.syncthreads()
                 ax, ay, az = tiled_sum(mid, m, n, i, i, sx, sy, sz, sm)
                 if i < n:
-                    y[0, i] = y[0, i] + mid[3, i] * h
-                    y[1, i] = y[1, i] + mid[4, i] * h
-                    y[2, i] = y[2, i] + mid[5, i] * h
-                    y[3, i] = y[3, i] + ax * h
-                    y[4, i] = y[4, i] + ay * h
-                    y[5, i] = y[5, i] + az * h
+                    advance(y, mid, ax, ay, az, h, y, i)
                 cuda.syncthreads()
             start = frame_ends[k]
             if i < n:
@@ -175,7 +166,7 @@ def kernels_for(tile):
                 frames[k, 1, i] = y[1, i]
                 frames[k, 2, i] = y[2, i]
 
-    return accelerations, half_step, full_step, record, one_block_run
+    return accelerations, stage, record, one_block_run
 
 
 class Device:
@@ -184,8 +175,7 @@ class Device:
 
     def __init__(self, tile=TILE):
         self.tile = tile
-        (self.accelerations, self.half_step, self.full_step, self.record,
-         self.one_block_run) = kernels_for(tile)  # fmt: skip
+        self.accelerations, self.stage, self.record, self.one_block_run = kernels_for(tile)
         self.lock = threading.Lock()
         self.n = None
 
@@ -237,9 +227,9 @@ class Device:
             for k, end in enumerate(frame_ends.tolist()):
                 for h in steps[start:end].tolist():
                     self.accelerations[grid, block](y, m, a)
-                    self.half_step[grid, block](y, a, 0.5 * h, mid)
+                    self.stage[grid, block](y, y, a, 0.5 * h, mid)
                     self.accelerations[grid, block](mid, m, a)
-                    self.full_step[grid, block](y, mid, a, h)
+                    self.stage[grid, block](y, mid, a, h, y)
                 start = end
                 self.record[grid, block](y, out, k)
         frames[...] = out.copy_to_host().transpose(0, 2, 1)
