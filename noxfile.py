@@ -189,6 +189,15 @@ def bisect(session):
 
 
 @nox.session(default=False)
+def sass(session):
+    """One pair of the cuda kernel in the GPU's machine code, counted: no GPU needed."""
+    install_project(session, extras=("cuda",))
+    # NVVM and ptxas (CUDA 12's wheels, as numba-cuda's cu12 extra pins them) and nvdisasm.
+    session.install("numba-cuda[cu12]", "nvidia-cuda-nvdisasm")
+    session.run("python", "-m", "nbody_bench.sass", *session.posargs)
+
+
+@nox.session(default=False)
 def cli(session):
     """The nbody-bench command: report, profile, animate, cluster (-- report --out DIR)."""
     install_project(session, extras=("report", "numba", "dask", "jax"))

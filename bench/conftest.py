@@ -22,7 +22,12 @@ from nbody_bench.gate import GateConfigError, confirm, evaluate, load_thresholds
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.paired import Interval, alternate
 from nbody_bench.results import baseline_for, extra_info_of, rows_from
-from nbody_bench.summary import format_checked_cost, format_crossover, format_table
+from nbody_bench.summary import (
+    format_checked_cost,
+    format_crossover,
+    format_gpu,
+    format_table,
+)
 from nbody_bench.workloads import bodies, workload  # the seeded inputs, shared with A/B
 
 # The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
@@ -397,6 +402,7 @@ def pytest_sessionfinish(session):
             format_table(rows, verdicts),
             format_crossover(rows),
             format_checked_cost(rows),
+            format_gpu(rows),
             *report(verdicts),
         ]
         failed = any(v.failed for v in verdicts)

@@ -16,13 +16,14 @@ import pytest
 
 import kernels
 from nbody_bench import reference
+from nbody_bench.results import FLOPS_PER_INTERACTION
 
 GPU_SIZES = [1000, 10000, 100000, 1000000]
 GPU = ("cuda", "cupy", "jax")
 # The host's backends beside them, and the largest N each is timed at (a call's time).
 HOST = {"simd": 100000, "simd-parallel": 1000000, "c-reference": 100000}
 SAMPLE = 64  # bodies whose accelerations are checked at large N
-FLOPS_PER_PAIR = 20
+PAIR_N = 100000  # where the pair arithmetic, not the launch, sets the time
 
 
 def gpu_sample_check(pos, mass):
@@ -62,14 +63,44 @@ def test_gpu_derivative(request, timed, backend, n, state_of):
     label = {"workload": f"gpu-n{n}", "kind": "derivative", "backend": backend, "n": n, "calls": 1}
     timed(**label)(derivatives_into, state, mass, rate)
     check(rate[1], n)
-    benchmark = request.getfixturevalue("benchmark")
-    if backend in GPU and benchmark.stats is not None:
-        flops = FLOPS_PER_PAIR * n * n / benchmark.stats.stats.min
-        benchmark.extra_info["fp64_flops"] = flops
-        if "cuda" in kernels.available():
-            from kernels.cuda import fp64_peak
+    if backend in GPU:
+        record_fp64(request.getfixturevalue("benchmark"), n)
 
-            peak, source = fp64_peak()
-            if peak:
-                benchmark.extra_info["of_fp64_peak"] = flops / peak
-            benchmark.extra_info["fp64_peak_source"] = source
+
+def record_fp64(benchmark, n):
+    """The FP64 rate of a GPU benchmark, and the GPU's peak with where it came from, in its
+    extra_info (the summary's GPU table reads them)."""
+    if benchmark.stats is None:
+        return
+    benchmark.extra_info["fp64_flops"] = FLOPS_PER_INTERACTION * n * n / benchmark.stats.stats.min
+    if "cuda" in kernels.available():
+        from kernels.cuda import fp64_peak
+
+        peak, source = fp64_peak()
+        if peak:
+            benchmark.extra_info["fp64_peak"] = peak
+        benchmark.extra_info["fp64_peak_source"] = source
+
+
+@pytest.mark.parametrize("pair", ["rsqrt", "divide"])
+def test_cuda_pair_arithmetic(request, timed, backend, pair, state_of):
+    """The cuda kernel's two forms of one pair's arithmetic (kernels.cuda.PAIRS) at
+    N = 1e5, one call each: which the backend should use, measured."""
+    if not request.config.getoption("--gpu"):
+        pytest.skip("the cuda kernel's pair arithmetic on the GPU: run with --gpu (./dev gpu)")
+    if backend != "cuda":
+        pytest.skip("the cuda kernel's own variants")
+    from kernels.cuda import Device
+
+    n = PAIR_N
+    device = Device(pair=pair)
+    pos, vel, mass = state_of(n)
+    check = gpu_sample_check(pos, mass)
+    state = np.stack((pos, vel))
+    rate = np.empty_like(state)
+    device.derivatives(state, mass, rate)  # untimed: compiles, warms
+    check(rate[1], n)
+    label = {"workload": f"gpu-{pair}-n{n}", "kind": "variant", "backend": "cuda", "n": n}
+    timed(**label, calls=1)(device.derivatives, state, mass, rate)
+    check(rate[1], n)
+    record_fp64(request.getfixturevalue("benchmark"), n)

@@ -18,6 +18,16 @@ Two modes, as the other compiled backends have:
 
 Nothing touches the GPU at import beyond asking numba whether one is there
 (`cuda.is_available()`); without one, importing raises BackendUnavailable with the fix.
+One pair's arithmetic comes in two forms (`PAIRS`): "rsqrt", the default, takes the
+inverse distance from one reciprocal square root (libdevice's `rsqrt`) and cubes it with
+multiplies; "divide" takes a square root and a division, each rounded correctly, as the
+CPU kernels do. FP64 has no hardware square root, reciprocal or division on NVIDIA GPUs:
+each is an approximation from the special-function unit refined by FP64 Newton steps, so
+the two forms take 17 and 26 FP64 instructions a pair as compiled for an H200, which
+bounds them at 59% and 38% of the FP64 peak by the 20-flop count (`./dev sass`; README,
+"What one pair costs on the GPU"). The kernels themselves are in `kernels._cuda_device`,
+importable without a GPU.
+
 With NUMBA_ENABLE_CUDASIM=1 the kernels run on Numba's CUDA simulator, on the CPU (slow:
 each GPU thread is a Python thread), which is how the tests check the indexing, the tiling
 and the barriers on machines without a GPU (`kernels_for(tile)` builds them with a small
@@ -26,8 +36,6 @@ tile, so a few bodies span several tiles).
 
 from __future__ import annotations
 
-import math
-import os
 import threading
 
 import numpy as np
@@ -35,13 +43,12 @@ import numpy as np
 from .errors import BackendUnavailable
 
 try:
-    from numba import cuda, float64
+    from numba import cuda
 except ImportError as exc:
     raise BackendUnavailable(
         f"numba-cuda is not installed ({exc}); fix: pip install '.[cuda]' (numba-cuda)"
     ) from exc
 
-SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 if not cuda.is_available():
     raise BackendUnavailable(
         "no CUDA GPU here (numba.cuda.is_available() is False: no NVIDIA GPU, or no driver); "
@@ -49,133 +56,21 @@ if not cuda.is_available():
         "NUMBA_ENABLE_CUDASIM=1 to run the kernels on Numba's CPU simulator (for tests)"
     )
 
+from ._cuda_device import PAIR, PAIRS, SIMULATED, TILE, kernels_for
+
 COMPILED = True
-TILE = 128  # threads per block, and bodies per shared-memory tile
-
-
-def kernels_for(tile):
-    """The CUDA kernels with `tile` threads a block (a compile-time constant)."""
-
-    @cuda.jit(device=True, inline=True)
-    def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
-        """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
-        dx = sx[k] - xi
-        dy = sy[k] - yi
-        dz = sz[k] - zi
-        r2 = dx * dx + dy * dy + dz * dz
-        s = sm[k] / (r2 * math.sqrt(r2)) if k != skip else 0.0
-        return s * dx, s * dy, s * dz
-
-    @cuda.jit(device=True, inline=True)
-    def tiled_sum(p, m, n, i, tx, sx, sy, sz, sm):
-        """Body i's acceleration from every body j, the bodies staged tile by tile.
-        Every thread of the block calls it (i may be past n: it loads, it does not sum)."""
-        inside = i < n
-        xi = p[0, i] if inside else 0.0
-        yi = p[1, i] if inside else 0.0
-        zi = p[2, i] if inside else 0.0
-        ax = 0.0
-        ay = 0.0
-        az = 0.0
-        for start in range(0, n, tile):
-            j = start + tx
-            if j < n:
-                sx[tx] = p[0, j]
-                sy[tx] = p[1, j]
-                sz[tx] = p[2, j]
-                sm[tx] = m[j]
-            cuda.syncthreads()
-            if inside:
-                for k in range(min(tile, n - start)):
-                    fx, fy, fz = pull(xi, yi, zi, sx, sy, sz, sm, k, i - start)
-                    ax += fx
-                    ay += fy
-                    az += fz
-            cuda.syncthreads()  # before the next tile overwrites this one
-        return ax, ay, az
-
-    @cuda.jit
-    def accelerations(p, m, a):
-        """a (3, n) = the accelerations for positions p (3, n): one thread per body."""
-        sx = cuda.shared.array(tile, float64)
-        sy = cuda.shared.array(tile, float64)
-        sz = cuda.shared.array(tile, float64)
-        sm = cuda.shared.array(tile, float64)
-        n = m.shape[0]
-        tx = cuda.threadIdx.x
-        i = cuda.blockIdx.x * cuda.blockDim.x + tx
-        ax, ay, az = tiled_sum(p, m, n, i, tx, sx, sy, sz, sm)
-        if i < n:
-            a[0, i] = ax
-            a[1, i] = ay
-            a[2, i] = az
-
-    @cuda.jit(device=True, inline=True)
-    def advance(y, source, ax, ay, az, h, out, i):
-        """Body i of one RK2 stage: out = y + h * (source's velocities, (ax, ay, az)).
-        Each thread reads and writes body i only, so out may be y itself."""
-        out[0, i] = y[0, i] + source[3, i] * h
-        out[1, i] = y[1, i] + source[4, i] * h
-        out[2, i] = y[2, i] + source[5, i] * h
-        out[3, i] = y[3, i] + ax * h
-        out[4, i] = y[4, i] + ay * h
-        out[5, i] = y[5, i] + az * h
-
-    @cuda.jit
-    def stage(y, source, a, h, out):
-        """One RK2 stage's update for every body, accelerations a (3, n) given: the first
-        half-step is stage(y, y, a, h / 2, mid), the full step stage(y, mid, a, h, y)."""
-        i = cuda.grid(1)
-        if i < y.shape[1]:
-            advance(y, source, a[0, i], a[1, i], a[2, i], h, out, i)
-
-    @cuda.jit
-    def record(y, frames, k):
-        """frames[k] = the positions (3, n) of y."""
-        i = cuda.grid(1)
-        if i < y.shape[1]:
-            for c in range(3):
-                frames[k, c, i] = y[c, i]
-
-    @cuda.jit
-    def one_block_run(y, mid, m, steps, frame_ends, frames):
-        """The whole run in one block (n <= its threads): stages apart by the barrier.
-        Stage 1 reads y and writes mid; stage 2 reads mid and writes y, each thread its
-        own body; the barrier makes one stage's writes visible to the next."""
-        sx = cuda.shared.array(tile, float64)
-        sy = cuda.shared.array(tile, float64)
-        sz = cuda.shared.array(tile, float64)
-        sm = cuda.shared.array(tile, float64)
-        n = m.shape[0]
-        i = cuda.threadIdx.x
-        start = 0
-        for k in range(frame_ends.shape[0]):
-            for s in range(start, frame_ends[k]):
-                h = steps[s]
-                ax, ay, az = tiled_sum(y, m, n, i, i, sx, sy, sz, sm)
-                if i < n:
-                    advance(y, y, ax, ay, az, 0.5 * h, mid, i)
-                cuda.syncthreads()
-                ax, ay, az = tiled_sum(mid, m, n, i, i, sx, sy, sz, sm)
-                if i < n:
-                    advance(y, mid, ax, ay, az, h, y, i)
-                cuda.syncthreads()
-            start = frame_ends[k]
-            if i < n:
-                frames[k, 0, i] = y[0, i]
-                frames[k, 1, i] = y[1, i]
-                frames[k, 2, i] = y[2, i]
-
-    return accelerations, stage, record, one_block_run
+__all__ = ["PAIR", "PAIRS", "TILE", "Device", "derivatives", "fp64_peak", "integrate"]
 
 
 class Device:
-    """The kernels for one tile size and the device buffers of the last N, reused from
-    call to call (a lock makes concurrent callers take turns on them)."""
+    """The kernels for one tile size and pair arithmetic, and the device buffers of the
+    last N, reused from call to call (a lock makes concurrent callers take turns on them)."""
 
-    def __init__(self, tile=TILE):
+    def __init__(self, tile=TILE, pair=PAIR):
         self.tile = tile
-        self.accelerations, self.stage, self.record, self.one_block_run = kernels_for(tile)
+        self.pair = pair
+        kernels = kernels_for(tile, pair)
+        self.accelerations, self.stage, self.record, self.one_block_run, _ = kernels
         self.lock = threading.Lock()
         self.n = None
 

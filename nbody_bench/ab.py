@@ -148,6 +148,7 @@ class Worker:
         padding = "x" * random.randrange(4096)
         full = {
             **os.environ,
+            **worker_threads(),
             **env,
             "PYTHONPATH": str(site),
             "NUMBA_CACHE_DIR": numba_cache,
@@ -258,7 +259,33 @@ def pin(team, index, backend):
     cpus = sorted(os.sched_getaffinity(0))
     mask = set(cpus) if backend in PARALLEL else {cpus[index % len(cpus)]}
     for worker in team:
-        os.sched_setaffinity(worker.process.pid, mask)  # its main thread: where blocks run
+        # Every thread of the worker, not only its main one: a thread keeps the CPUs it
+        # had when it started, and a runtime's threads started in an earlier benchmark
+        # would run a parallel backend on one CPU (A/B once timed simd-parallel at
+        # simd's speed that way); threads started later inherit the main thread's.
+        for thread in threads_of(worker.process.pid):
+            try:
+                os.sched_setaffinity(thread, mask)
+            except OSError:  # it ended meanwhile
+                pass
+
+
+def threads_of(pid):
+    """The thread ids of process `pid` (Linux's /proc; elsewhere the process alone)."""
+    try:
+        return sorted(int(tid) for tid in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return [pid]
+
+
+def worker_threads():
+    """What each worker's environment sets: NUMBA_NUM_THREADS, the thread count Numba fixes
+    at import, from the CPUs the importing thread may use: a worker that imports numba for
+    a serial benchmark, pinned to one CPU, would otherwise run numba-parallel on one thread
+    for the rest of its life (measured: A/B timed it at numba's speed). Set to the CPUs
+    this process may use, as the suite's processes get it; a value already set stays."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", str(cores or 1))}
 
 
 def judge(benchmark, paired, threshold):

@@ -18,7 +18,13 @@ import kernels
 from .gate import evaluate
 from .history import saved_runs
 from .results import BASELINE, LIMIT, REFERENCE
-from .summary import format_checked_cost, format_crossover, format_table, format_times
+from .summary import (
+    format_checked_cost,
+    format_crossover,
+    format_gpu,
+    format_table,
+    format_times,
+)
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
 LECTURE_FIGURES = {"numpy": 20, "cython": 100, "fortran": 600}
@@ -208,6 +214,8 @@ def _markdown(runs, verdicts, costs=None):
             format_crossover(latest.rows),
             "",
             format_checked_cost(latest.rows),
+            "",
+            format_gpu(latest.rows),
             "```",
             "",
             "## Time per derivative call against N",

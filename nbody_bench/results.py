@@ -34,6 +34,9 @@ PARALLEL_TWINS = {
     "simd-parallel": "simd",
     "dask": "simd",
 }
+# The GPU's FP64 count, as GPU Gems 3 ch. 31 counts it: 20 flops per pair interaction and
+# N^2 interactions a call (the tiled kernel computes every pair twice, once for each body).
+FLOPS_PER_INTERACTION = 20
 REQUIRED = ("workload", "kind", "backend", "n", "calls")
 STATISTICS = ("min", "median")  # what the suite reads of pytest-benchmark's stats
 
@@ -56,6 +59,10 @@ class Row:
     # A checked-call benchmark's cost over the unchecked kernel, measured with the two
     # alternating (nbody_bench.paired): (median, low, high) seconds a call, 95% interval.
     checked_cost: tuple[float, float, float] | None = None
+    # A GPU benchmark's device: its FP64 peak in FLOP/s (no tensor cores) and how that was
+    # found (kernels.cuda.fp64_peak), or None.
+    fp64_peak: float | None = None
+    fp64_peak_source: str | None = None
     speedup: float | None = None  # baseline time / this time, same run
     speedup_estimated: bool = False  # baseline extrapolated by pair count from a smaller n
 
@@ -128,9 +135,19 @@ def rows_from(benchmarks):
                 cores=int(info["cores"]) if "cores" in info else None,
                 cluster=_cluster(info.get("cluster")),
                 checked_cost=_interval(info.get("checked_cost")),
+                fp64_peak=_positive_or_none(info.get("fp64_peak")),
+                fp64_peak_source=info.get("fp64_peak_source"),
             )
         )
     return _with_speedups(rows)
+
+
+def _positive_or_none(stored):
+    try:
+        value = float(stored)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
 
 
 def _interval(stored):

@@ -6,6 +6,7 @@ import kernels
 
 from .results import (
     BASELINE,
+    FLOPS_PER_INTERACTION,
     LIMIT,
     PARALLEL_LIMIT,
     PARALLEL_TWINS,
@@ -111,11 +112,7 @@ def format_crossover(rows):
         if not both:
             continue
         speedup = {n: derivative[twin, n] / derivative[parallel, n] for n in both}
-        crossover = "never"
-        for n in reversed(both):
-            if speedup[n] <= 1:
-                break
-            crossover = str(n)
+        crossover = _stays_faster(both, speedup.get)
         cells = [f"{speedup[n]:.2f}x" if n in speedup else "-" for n in sizes]
         lines.append([parallel, twin, *cells, crossover])
     if not lines:
@@ -133,6 +130,90 @@ def format_crossover(rows):
         "numba-parallel (speedup per N, one derivative call):"
     )
     return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
+
+
+GPU_BACKENDS = ("cuda", "cupy", "jax")
+HOST_YARDSTICK = PARALLEL_LIMIT  # what a GPU backend must beat: the limit kernel, all cores
+GPU_GOALS = (
+    "goals: cuda at 40% or more of the FP64 peak from N = 100000, and 30x simd-parallel "
+    "on the host's cores at N = 100000"
+)
+
+
+def format_gpu(rows):
+    """The GPU table (bench/test_gpu.py, workloads gpu-nN and the cuda kernel's pair
+    variants gpu-PAIR-nN): per backend and N one call's time, pairs/s, the FP64 rate by
+    the 20-flop count and its share of the GPU's peak, how many times faster than the
+    limit kernel on every host core at the same N; then the N from which each GPU backend
+    stays faster than it."""
+    gpu = [r for r in rows if r.workload.startswith("gpu-")]
+    if not gpu:
+        return ""
+    yardstick = {r.n: r.time for r in gpu if r.backend == HOST_YARDSTICK and r.kind == "derivative"}
+    header = ["backend", "N", "min", "pairs/s", "FP64", "% of peak", f"vs {HOST_YARDSTICK}"]
+    lines = []
+    for r in sorted(gpu, key=lambda r: (_rank(r.backend), r.kind != "derivative", r.workload, r.n)):
+        name = r.backend if r.kind == "derivative" else f"{r.backend} ({_variant(r.workload)})"
+        flops = FLOPS_PER_INTERACTION * r.n * r.n * r.calls / r.time
+        on_gpu = r.backend in GPU_BACKENDS
+        lines.append(
+            [
+                name,
+                str(r.n),
+                _duration(r.time),
+                f"{r.pairs_per_second:.3g}",
+                f"{flops / 1e12:.3g} TFLOP/s" if on_gpu else "-",
+                _percent(flops / r.fp64_peak) if on_gpu and r.fp64_peak else "-",
+                format_times(yardstick[r.n] / r.time) if r.n in yardstick else "-",
+            ]
+        )
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
+
+    def fmt(cells):
+        return "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [
+        f"The derivative on the GPU, one call, beside the host's CPU ({GPU_GOALS}):",
+        fmt(header),
+        fmt(["-" * w for w in widths]),
+        *(fmt(x) for x in lines),
+    ]
+    derivative = {(r.backend, r.n): r.time for r in gpu if r.kind == "derivative"}
+    for backend in GPU_BACKENDS:
+        sizes = sorted(n for b, n in derivative if b == backend and n in yardstick)
+        if not sizes:
+            continue
+        crossover = _stays_faster(sizes, lambda n, b=backend: yardstick[n] / derivative[b, n])
+        if crossover == "never":
+            out.append(f"{backend}: slower than {HOST_YARDSTICK} at the largest N measured")
+        else:
+            out.append(f"{backend}: faster than {HOST_YARDSTICK} from N = {crossover} on")
+    out.append(
+        f"FP64: {FLOPS_PER_INTERACTION} flops per interaction, N^2 interactions a call (GPU "
+        "Gems 3, ch. 31); pairs/s: N(N-1)/2 pairs a call, as in the table above."
+    )
+    for source in sorted({r.fp64_peak_source for r in gpu if r.fp64_peak_source}):
+        out.append(f"FP64 peak: {source}.")
+    return "\n".join(out)
+
+
+def _variant(workload):
+    """'divide' of 'gpu-divide-n100000'."""
+    return workload.removeprefix("gpu-").rsplit("-n", 1)[0]
+
+
+def _stays_faster(sizes, speedup):
+    """The smallest of `sizes` (ascending) from which speedup(n) > 1 at every larger one
+    measured, as text; "never" if not even at the largest."""
+    crossover = "never"
+    for n in reversed(sizes):
+        if speedup(n) <= 1:
+            break
+        crossover = str(n)
+    return crossover
 
 
 def format_checked_cost(rows):

@@ -120,6 +120,68 @@ def test_a_teams_two_sides_share_one_cpu_unless_the_backend_is_parallel():
             worker.process.communicate(b"")
 
 
+class ThreadedWorker:
+    """A process with a second thread, started once the process is on one CPU (as a
+    runtime's threads start in a worker pinned for a serial benchmark)."""
+
+    CODE = (
+        "import sys, threading; threading.Thread(target=sys.stdin.read).start(); "
+        "print('started', flush=True)"
+    )
+
+    def __init__(self, cpu):
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", self.CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        os.sched_setaffinity(self.process.pid, {cpu})  # before the thread starts
+        self.process.stdout.readline()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs CPU affinity and two CPUs",
+)
+def test_a_parallel_backend_gets_every_cpu_on_every_thread_of_a_worker():
+    cpus = sorted(os.sched_getaffinity(0))
+    team = (ThreadedWorker(cpus[0]), ThreadedWorker(cpus[0]))
+    try:
+        threads = [ab.threads_of(w.process.pid) for w in team]
+        assert all(len(t) == 2 for t in threads)
+        assert all(os.sched_getaffinity(t) == {cpus[0]} for ts in threads for t in ts)
+        ab.pin(team, 1, "numba-parallel")
+        assert all(os.sched_getaffinity(t) == set(cpus) for ts in threads for t in ts)
+        ab.pin(team, 1, "numba")
+        assert all(os.sched_getaffinity(t) == {cpus[1]} for ts in threads for t in ts)
+    finally:
+        for worker in team:
+            worker.process.communicate(b"")
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs CPU affinity and two CPUs",
+)
+def test_numba_in_a_worker_pinned_at_its_import_still_gets_every_cpu(monkeypatch):
+    """Numba fixes its thread count at import from the CPUs the process may use: imported
+    on one CPU, as a worker does for a serial benchmark, numba-parallel would keep one."""
+    pytest.importorskip("numba")
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        "import numba; print(numba.config.NUMBA_NUM_THREADS)"
+    )
+
+    def threads(env):
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        return int(done.stdout)
+
+    assert threads(dict(os.environ)) == 1  # the fault, without the setting
+    cores = len(os.sched_getaffinity(0))
+    assert threads({**os.environ, **ab.worker_threads()}) == cores
+
+
 def test_report_names_the_regressions_and_the_skipped():
     verdicts = [
         ab.judge("lecture[numba]", paired(1.2), 0.05),

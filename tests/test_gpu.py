@@ -27,18 +27,24 @@ from kernels.integrate import schedule
 from nbody_bench import reference
 from nbody_bench.workloads import bodies
 
-device = kc.Device(tile=8)  # 8 threads a block: a few bodies span several tiles
-found = {"per_call": {}, "whole_run": {}}
-for n in (1, 2, 3, 7, 8, 9, 20):
-    pos, vel, mass = bodies(n)
-    state = np.stack((pos, vel))
-    rate = np.empty_like(state)
-    device.derivatives(state, mass, rate)
-    exact, magnitude = reference.direct_sum(pos, mass)
-    found["per_call"][n] = {
-        "excess": float(reference.excess(rate[1], exact, magnitude).max()),
-        "velocities": bool(np.array_equal(rate[0], vel)),
-    }
+found = {"per_call": {}, "whole_run": {}, "default_pair": kc.PAIR}
+for pair in kc.PAIRS:
+    device = kc.Device(tile=8, pair=pair)  # 8 threads a block: a few bodies span several tiles
+    for n in (1, 2, 3, 7, 8, 9, 20):
+        pos, vel, mass = bodies(n)
+        state = np.stack((pos, vel))
+        rate = np.empty_like(state)
+        device.derivatives(state, mass, rate)
+        exact, magnitude = reference.direct_sum(pos, mass)
+        found["per_call"][f"{pair}-{n}"] = {
+            "excess": float(reference.excess(rate[1], exact, magnitude).max()),
+            "velocities": bool(np.array_equal(rate[0], vel)),
+        }
+try:
+    kc.Device(pair="fast")
+except ValueError as exc:
+    found["unknown_pair"] = str(exc)
+device = kc.Device(tile=8)
 for n in (5, 8, 13):
     pos, vel, mass = bodies(n)
     steps, ends = schedule(3, 0.01, 0.004)
@@ -75,11 +81,13 @@ def simulated():
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize("pair", ["rsqrt", "divide"])
 @pytest.mark.parametrize("n", ["1", "2", "3", "7", "8", "9", "20"])
-def test_the_tiled_kernel_is_within_the_bound(simulated, n):
+def test_the_tiled_kernel_is_within_the_bound(simulated, pair, n):
     """N = 7, 8, 9 sit around the tile of 8 (one partial tile, one full, one full and a
-    body over); N = 20 is three tiles, the last partial."""
-    result = simulated["per_call"][n]
+    body over); N = 20 is three tiles, the last partial. Both forms of the pair's
+    arithmetic (the simulator's rsqrt is 1 / sqrt: it has no libdevice)."""
+    result = simulated["per_call"][f"{pair}-{n}"]
     assert result["excess"] <= 1, f"N = {n}: {result['excess']:.3g} times the float64 bound"
     assert result["velocities"]
 
@@ -90,6 +98,11 @@ def test_the_whole_run_on_the_device_follows_the_loop(simulated):
     assert set(simulated["whole_run"]) == {"5-True", "5-False", "8-True", "8-False", "13-False"}
     for case, difference in simulated["whole_run"].items():
         assert difference < 1e-12, f"{case}: frames {difference:.3g} from the loop's"
+
+
+def test_an_unknown_pair_arithmetic_is_named_with_the_choices(simulated):
+    assert simulated["default_pair"] == "rsqrt"
+    assert simulated["unknown_pair"] == "pair='fast': choose one of rsqrt, divide"
 
 
 def test_the_registry_backend_runs_checked_and_whole(simulated):
@@ -120,3 +133,60 @@ def test_importing_kernels_touches_no_gpu():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def gpu_entry(workload, backend, time, n, kind="derivative", peak=None):
+    info = {"workload": workload, "kind": kind, "backend": backend, "n": n, "calls": 1}
+    if peak:
+        info |= {"fp64_peak": peak, "fp64_peak_source": f"a GPU: {peak / 1e12:g} TFLOP/s"}
+    return {"extra_info": info, "stats": {"min": time, "median": time * 1.1}}
+
+
+def test_the_gpu_table_gives_the_fp64_share_and_where_the_gpu_overtakes_the_host():
+    from nbody_bench.results import rows_from
+    from nbody_bench.summary import format_gpu
+
+    peak = 20e12  # 20 flops an interaction: N^2 / time * 20 / peak
+    runs = [
+        gpu_entry("gpu-n1000", "simd-parallel", 100e-6, 1000),
+        gpu_entry("gpu-n1000", "cuda", 200e-6, 1000, peak=peak),  # slower here
+        gpu_entry("gpu-n1000", "cupy", 50e-6, 1000, peak=peak),  # faster here, not at 1e4
+        gpu_entry("gpu-n10000", "simd-parallel", 10e-3, 10000),
+        gpu_entry("gpu-n10000", "cuda", 1e-3, 10000, peak=peak),  # 10x; 2 TFLOP/s = 10%
+        gpu_entry("gpu-n10000", "cupy", 20e-3, 10000, peak=peak),
+        gpu_entry("gpu-n100000", "simd-parallel", 1.0, 100000),
+        gpu_entry("gpu-n100000", "cuda", 25e-3, 100000, peak=peak),  # 40x; 8 TFLOP/s = 40%
+        gpu_entry("gpu-n100000", "cupy", 2.0, 100000, peak=peak),
+        gpu_entry("gpu-divide-n100000", "cuda", 40e-3, 100000, kind="variant", peak=peak),
+        gpu_entry("derivative-n1000", "numba", 1e-3, 1000),  # not a GPU-table benchmark
+    ]
+    lines = format_gpu(rows_from(runs)).splitlines()
+    table = {tuple(line.split()[:2]): line.split() for line in lines[3:12]}
+    assert len(table) == 9
+    assert ("numba", "1000") not in table
+    assert table["cuda", "10000"][-4:] == ["2", "TFLOP/s", "10%", "10x"]
+    assert table["cuda", "100000"][-4:] == ["8", "TFLOP/s", "40%", "40x"]
+    assert table["cuda", "(divide)"][2:] == [
+        "100000",
+        "40",
+        "ms",
+        "1.25e+11",
+        "5",
+        "TFLOP/s",
+        "25%",
+        "25x",
+    ]
+    assert table["simd-parallel", "100000"][-3:] == ["-", "-", "1x"]
+    assert "cuda: faster than simd-parallel from N = 10000 on" in lines
+    assert "cupy: slower than simd-parallel at the largest N measured" in lines
+    assert "FP64 peak: a GPU: 20 TFLOP/s." in lines
+    assert format_gpu(rows_from(runs[-1:])) == ""
+
+
+def test_a_gpu_run_without_a_known_peak_leaves_the_share_out():
+    from nbody_bench.results import rows_from
+    from nbody_bench.summary import format_gpu
+
+    rows = rows_from([gpu_entry("gpu-n1000", "jax", 1e-4, 1000)])
+    line = format_gpu(rows).splitlines()[3].split()
+    assert line == ["jax", "1000", "100", "us", "5e+09", "0.2", "TFLOP/s", "-", "-"]

@@ -1,0 +1,172 @@
+"""The `cuda` backend's device code: the tiled kernel, the RK2 stage kernels and one pair's
+arithmetic, as numba-cuda kernels. Importing this module needs numba-cuda and no GPU, so
+the kernels can be compiled for a GPU that is not there (`nbody_bench.sass` counts one
+pair's instructions that way); `kernels.cuda` is the backend that runs them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from numba import cuda, float64
+
+SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+TILE = 128  # threads per block, and bodies per shared-memory tile
+PAIRS = ("rsqrt", "divide")  # one pair's arithmetic: kernels.cuda's notes
+PAIR = "rsqrt"
+
+
+def _inverse_root():
+    """1 / sqrt(x) in float64 as a device function: libdevice's rsqrt on a GPU. The
+    simulator has no libdevice (its stubs return None), so there the tests run the same
+    kernels with 1 / sqrt(x) in its place; the GPU run checks libdevice's against the
+    reference (bench/test_equivalence.py, tests/test_gpu.py under .ci/gpu)."""
+    if SIMULATED:
+
+        @cuda.jit(device=True, inline=True)
+        def inverse_root(x):
+            return 1.0 / math.sqrt(x)
+
+        return inverse_root
+    from numba.cuda import libdevice
+
+    return libdevice.rsqrt
+
+
+def kernels_for(tile, pair=PAIR):
+    """The CUDA kernels with `tile` threads a block (a compile-time constant) and one
+    pair's arithmetic `pair` (one of PAIRS)."""
+    if pair not in PAIRS:
+        raise ValueError(f"pair={pair!r}: choose one of {', '.join(PAIRS)}")
+    inverse_root = _inverse_root()
+
+    @cuda.jit(device=True, inline=True)
+    def cube(x):
+        return x * x * x
+
+    if pair == "rsqrt":
+
+        @cuda.jit(device=True, inline=True)
+        def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
+            """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
+            dx = sx[k] - xi
+            dy = sy[k] - yi
+            dz = sz[k] - zi
+            r2 = dx * dx + dy * dy + dz * dz
+            s = sm[k] * cube(inverse_root(r2)) if k != skip else 0.0
+            return s * dx, s * dy, s * dz
+
+    else:
+
+        @cuda.jit(device=True, inline=True)
+        def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
+            """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
+            dx = sx[k] - xi
+            dy = sy[k] - yi
+            dz = sz[k] - zi
+            r2 = dx * dx + dy * dy + dz * dz
+            s = sm[k] / (r2 * math.sqrt(r2)) if k != skip else 0.0
+            return s * dx, s * dy, s * dz
+
+    @cuda.jit(device=True, inline=True)
+    def tiled_sum(p, m, n, i, tx, sx, sy, sz, sm):
+        """Body i's acceleration from every body j, the bodies staged tile by tile.
+        Every thread of the block calls it (i may be past n: it loads, it does not sum)."""
+        inside = i < n
+        xi = p[0, i] if inside else 0.0
+        yi = p[1, i] if inside else 0.0
+        zi = p[2, i] if inside else 0.0
+        ax = 0.0
+        ay = 0.0
+        az = 0.0
+        for start in range(0, n, tile):
+            j = start + tx
+            if j < n:
+                sx[tx] = p[0, j]
+                sy[tx] = p[1, j]
+                sz[tx] = p[2, j]
+                sm[tx] = m[j]
+            cuda.syncthreads()
+            if inside:
+                for k in range(min(tile, n - start)):
+                    fx, fy, fz = pull(xi, yi, zi, sx, sy, sz, sm, k, i - start)
+                    ax += fx
+                    ay += fy
+                    az += fz
+            cuda.syncthreads()  # before the next tile overwrites this one
+        return ax, ay, az
+
+    @cuda.jit
+    def accelerations(p, m, a):
+        """a (3, n) = the accelerations for positions p (3, n): one thread per body."""
+        sx = cuda.shared.array(tile, float64)
+        sy = cuda.shared.array(tile, float64)
+        sz = cuda.shared.array(tile, float64)
+        sm = cuda.shared.array(tile, float64)
+        n = m.shape[0]
+        tx = cuda.threadIdx.x
+        i = cuda.blockIdx.x * cuda.blockDim.x + tx
+        ax, ay, az = tiled_sum(p, m, n, i, tx, sx, sy, sz, sm)
+        if i < n:
+            a[0, i] = ax
+            a[1, i] = ay
+            a[2, i] = az
+
+    @cuda.jit(device=True, inline=True)
+    def advance(y, source, ax, ay, az, h, out, i):
+        """Body i of one RK2 stage: out = y + h * (source's velocities, (ax, ay, az)).
+        Each thread reads and writes body i only, so out may be y itself."""
+        out[0, i] = y[0, i] + source[3, i] * h
+        out[1, i] = y[1, i] + source[4, i] * h
+        out[2, i] = y[2, i] + source[5, i] * h
+        out[3, i] = y[3, i] + ax * h
+        out[4, i] = y[4, i] + ay * h
+        out[5, i] = y[5, i] + az * h
+
+    @cuda.jit
+    def stage(y, source, a, h, out):
+        """One RK2 stage's update for every body, accelerations a (3, n) given: the first
+        half-step is stage(y, y, a, h / 2, mid), the full step stage(y, mid, a, h, y)."""
+        i = cuda.grid(1)
+        if i < y.shape[1]:
+            advance(y, source, a[0, i], a[1, i], a[2, i], h, out, i)
+
+    @cuda.jit
+    def record(y, frames, k):
+        """frames[k] = the positions (3, n) of y."""
+        i = cuda.grid(1)
+        if i < y.shape[1]:
+            for c in range(3):
+                frames[k, c, i] = y[c, i]
+
+    @cuda.jit
+    def one_block_run(y, mid, m, steps, frame_ends, frames):
+        """The whole run in one block (n <= its threads): stages apart by the barrier.
+        Stage 1 reads y and writes mid; stage 2 reads mid and writes y, each thread its
+        own body; the barrier makes one stage's writes visible to the next."""
+        sx = cuda.shared.array(tile, float64)
+        sy = cuda.shared.array(tile, float64)
+        sz = cuda.shared.array(tile, float64)
+        sm = cuda.shared.array(tile, float64)
+        n = m.shape[0]
+        i = cuda.threadIdx.x
+        start = 0
+        for k in range(frame_ends.shape[0]):
+            for s in range(start, frame_ends[k]):
+                h = steps[s]
+                ax, ay, az = tiled_sum(y, m, n, i, i, sx, sy, sz, sm)
+                if i < n:
+                    advance(y, y, ax, ay, az, 0.5 * h, mid, i)
+                cuda.syncthreads()
+                ax, ay, az = tiled_sum(mid, m, n, i, i, sx, sy, sz, sm)
+                if i < n:
+                    advance(y, mid, ax, ay, az, h, y, i)
+                cuda.syncthreads()
+            start = frame_ends[k]
+            if i < n:
+                frames[k, 0, i] = y[0, i]
+                frames[k, 1, i] = y[1, i]
+                frames[k, 2, i] = y[2, i]
+
+    return accelerations, stage, record, one_block_run, pull
