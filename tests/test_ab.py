@@ -182,6 +182,13 @@ def test_numba_in_a_worker_pinned_at_its_import_still_gets_every_cpu(monkeypatch
     assert threads({**os.environ, **ab.worker_threads()}) == cores
 
 
+def test_worker_openmp_threads_sleep_when_done_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert ab.worker_threads()["OMP_WAIT_POLICY"] == "passive"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "active")
+    assert ab.worker_threads()["OMP_WAIT_POLICY"] == "active"
+
+
 def test_report_names_the_regressions_and_the_skipped():
     verdicts = [
         ab.judge("lecture[numba]", paired(1.2), 0.05),
