@@ -41,33 +41,29 @@ def kernels_for(tile, pair=PAIR):
         raise ValueError(f"pair={pair!r}: choose one of {', '.join(PAIRS)}")
     inverse_root = _inverse_root()
 
-    @cuda.jit(device=True, inline=True)
-    def cube(x):
-        return x * x * x
-
     if pair == "rsqrt":
 
         @cuda.jit(device=True, inline=True)
-        def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
-            """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
-            dx = sx[k] - xi
-            dy = sy[k] - yi
-            dz = sz[k] - zi
-            r2 = dx * dx + dy * dy + dz * dz
-            s = sm[k] * cube(inverse_root(r2)) if k != skip else 0.0
-            return s * dx, s * dy, s * dz
+        def scale(mj, r2):
+            """m_j / r^3 from one reciprocal square root, cubed."""
+            inverse = inverse_root(r2)
+            return mj * (inverse * inverse * inverse)
 
     else:
 
         @cuda.jit(device=True, inline=True)
-        def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
-            """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
-            dx = sx[k] - xi
-            dy = sy[k] - yi
-            dz = sz[k] - zi
-            r2 = dx * dx + dy * dy + dz * dz
-            s = sm[k] / (r2 * math.sqrt(r2)) if k != skip else 0.0
-            return s * dx, s * dy, s * dz
+        def scale(mj, r2):
+            """m_j / r^3 from a square root and a division, each rounded correctly."""
+            return mj / (r2 * math.sqrt(r2))
+
+    @cuda.jit(device=True, inline=True)
+    def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
+        """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
+        dx = sx[k] - xi
+        dy = sy[k] - yi
+        dz = sz[k] - zi
+        s = scale(sm[k], dx * dx + dy * dy + dz * dz) if k != skip else 0.0
+        return s * dx, s * dy, s * dz
 
     @cuda.jit(device=True, inline=True)
     def tiled_sum(p, m, n, i, tx, sx, sy, sz, sm):

@@ -167,19 +167,9 @@ def format_gpu(rows):
                 format_times(yardstick[r.n] / r.time) if r.n in yardstick else "-",
             ]
         )
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
-
-    def fmt(cells):
-        return "  ".join(
-            str(c).ljust(w) if i == 0 else str(c).rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
     out = [
         f"The derivative on the GPU, one call, beside the host's CPU ({GPU_GOALS}):",
-        fmt(header),
-        fmt(["-" * w for w in widths]),
-        *(fmt(x) for x in lines),
+        *_columns(header, lines),
     ]
     derivative = {(r.backend, r.n): r.time for r in gpu if r.kind == "derivative"}
     for backend in GPU_BACKENDS:
@@ -247,6 +237,16 @@ def format_checked_cost(rows):
                     f"{_signed(extra)} [{_signed(low)}, {_signed(high)}] ({extra / base:+.1%})"
                 )
         lines.append([backend, *cells])
+    title = (
+        "The checked call: derivatives() beyond the unchecked kernel, per call (goals: within "
+        "1 us at N = 20 for compiled backends, 5 us for the others; within 2% from N = 1000):"
+    )
+    return "\n".join([title, *_columns(header, lines)])
+
+
+def _columns(header, lines):
+    """A table's lines: the header, a rule, the rows; the first column flush left, the
+    others flush right."""
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
 
     def fmt(cells):
@@ -255,11 +255,7 @@ def format_checked_cost(rows):
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
-    title = (
-        "The checked call: derivatives() beyond the unchecked kernel, per call (goals: within "
-        "1 us at N = 20 for compiled backends, 5 us for the others; within 2% from N = 1000):"
-    )
-    return "\n".join([title, fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)])
+    return [fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)]
 
 
 def _signed(seconds):
