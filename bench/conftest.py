@@ -7,6 +7,8 @@ outside the timing. BLAS and OpenMP pools are pinned to one thread for the whole
 """
 
 import functools
+import math
+import time
 
 import numpy as np
 import pytest
@@ -44,6 +46,7 @@ LECTURE_CALLS = 2 * len(  # two derivative calls a midpoint step
 _RESULTS = pytest.StashKey[list]()
 _SUMMARY = pytest.StashKey[list]()
 _SLOW_DOWN = pytest.StashKey[dict]()
+_START = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser):
@@ -57,6 +60,15 @@ def pytest_addoption(parser):
         action="store_true",
         help="also time one call at N = 1e3 .. 1e6 on the GPU backends and the host's limit "
         "kernel (bench/test_gpu.py; what ./dev gpu runs)",
+    )
+    parser.addoption(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end inside SECONDS from the session's start: a large call predicted not to fit "
+        "is skipped with its prediction, slow calls get counted rounds (nbody_bench.budget; "
+        "./dev gpu sets it for a GPU machine's lease)",
     )
     parser.addoption(
         "--slow-down",
@@ -80,9 +92,12 @@ def pytest_collection_modifyitems(items):
         spec = getattr(item, "callspec", None)
         if spec and spec.params.get("backend") in POOLED:
             item.add_marker(pytest.mark.benchmark(min_rounds=POOLED_ROUNDS))
+    # The largest calls last, so that a --time-budget cuts them first (stable: in order).
+    items.sort(key=lambda item: item.get_closest_marker("at_scale") is not None)
 
 
 def pytest_configure(config):
+    config.stash[_START] = time.monotonic()
     config.stash[_RESULTS] = []
     config.stash[_SUMMARY] = []
     config.stash[_SLOW_DOWN] = _slow_downs(config.getoption("--slow-down"))
@@ -290,12 +305,42 @@ def single_threaded_blas():
 
 
 @pytest.fixture
+def time_left(request):
+    """`time_left()`: the seconds left of --time-budget (infinite without one)."""
+    budget = request.config.getoption("--time-budget")
+    start = request.config.stash[_START]
+
+    def left():
+        return math.inf if budget is None else budget - (time.monotonic() - start)
+
+    return left
+
+
+@pytest.fixture
+def measured(request):
+    """`measured(workload_prefix, backend)`: {n: fastest round in seconds} of this session's
+    benchmarks of `backend` whose workload starts with the prefix."""
+
+    def times(prefix, backend):
+        return {
+            r["extra_info"]["n"]: r["stats"]["min"]
+            for r in request.config.stash[_RESULTS]
+            if r["extra_info"]["backend"] == backend
+            and r["extra_info"]["workload"].startswith(prefix)
+        }
+
+    return times
+
+
+@pytest.fixture
 def timed(benchmark, request):
-    """`timed(workload=, kind=, backend=, n=, calls=)(fn, *args, **kwargs)` times the call
-    with pytest-benchmark, labelled for the summary and the gate, and returns its result."""
+    """`timed(workload=, kind=, backend=, n=, calls=, rounds=None)(fn, *args, **kwargs)` times
+    the call with pytest-benchmark, labelled for the summary and the gate, and returns its
+    result. `rounds`: exactly that many timed calls, uncalibrated (nbody_bench.budget, for
+    calls of seconds); None: pytest-benchmark's calibrated rounds."""
     slow_downs = request.config.stash[_SLOW_DOWN]
 
-    def label(*, workload, kind, backend, n, calls):
+    def label(*, workload, kind, backend, n, calls, rounds=None):
         def run(fn, *args, **kwargs):
             benchmark.group = workload
             benchmark.extra_info.update(
@@ -319,7 +364,10 @@ def timed(benchmark, request):
             if backend in slow_downs:
                 fn = slowed_down(fn, slow_downs[backend])
                 benchmark.extra_info["slowed_down"] = slow_downs[backend]
-            result = benchmark(fn, *args, **kwargs)
+            if rounds is None:
+                result = benchmark(fn, *args, **kwargs)
+            else:
+                result = benchmark.pedantic(fn, args, kwargs, rounds=rounds, iterations=1)
             if benchmark.stats is not None:  # None when benchmarks are disabled
                 stats = benchmark.stats.stats
                 request.config.stash[_RESULTS].append(

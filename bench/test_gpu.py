@@ -1,6 +1,8 @@
 """The derivative past one CPU: one call at N = 1e3 .. 1e6 on the GPU backends, beside the
 limit kernel on the host's cores. Run with --gpu (what ./dev gpu and .ci/gpu do): at
 these sizes a CPU backend takes seconds to minutes a call, so the suite leaves them out.
+Calls of seconds get counted rounds, and with --time-budget a call predicted not to fit is
+skipped, N = 1e6 last of the run (nbody_bench.budget): a GPU is lent for minutes.
 
 Checked before timing against the extended-precision direct sum of a sample of bodies
 (every body's would take minutes at N = 1e6), with the suite's bound. Each GPU
@@ -10,15 +12,18 @@ ch. 31 counts the same), and its fraction of the GPU's FP64 peak.
 """
 
 import importlib
+import time
 
 import numpy as np
 import pytest
 
 import kernels
 from nbody_bench import reference
+from nbody_bench.budget import fits, predicted_call, rounds_for
 from nbody_bench.results import FLOPS_PER_INTERACTION
 
-GPU_SIZES = [1000, 10000, 100000, 1000000]
+# N = 1e6 last of the run (marker at_scale): under a --time-budget, the first to go.
+GPU_SIZES = [1000, 10000, 100000, pytest.param(1000000, marks=pytest.mark.at_scale)]
 GPU = ("cuda", "cupy", "jax")
 # The host's backends beside them, and the largest N each is timed at (a call's time).
 HOST = {"simd": 100000, "simd-parallel": 1000000, "c-reference": 100000}
@@ -38,8 +43,16 @@ def gpu_sample_check(pos, mass):
     return check
 
 
+def first_call(fn, *args):
+    """Runs fn(*args) once, untimed by the benchmark (it compiles, allocates, warms), and
+    returns its seconds: they decide how the call is timed (nbody_bench.budget)."""
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
 @pytest.mark.parametrize("n", GPU_SIZES)
-def test_gpu_derivative(request, timed, backend, n, state_of):
+def test_gpu_derivative(request, timed, measured, time_left, backend, n, state_of):
     if not request.config.getoption("--gpu"):
         pytest.skip("N = 1e3 .. 1e6 on the GPU: run with --gpu (./dev gpu)")
     if backend not in GPU and backend not in HOST:
@@ -52,15 +65,23 @@ def test_gpu_derivative(request, timed, backend, n, state_of):
         and importlib.import_module("kernels.jax").platform() != "gpu"
     ):
         pytest.skip("jax runs on the CPU here: the GPU table is for GPUs")
+    expected, left = predicted_call(measured("gpu-n", backend), n), time_left()
+    if not fits(expected, left):
+        pytest.skip(
+            f"{backend} at N = {n}: about {expected:.3g} s a call (from its time at a smaller "
+            "N): a checked and a timed call would not end inside the --time-budget "
+            f"({max(left, 0):.0f} s left)"
+        )
     pos, vel, mass = state_of(n)
     check = gpu_sample_check(pos, mass)
     state = np.stack((pos, vel))
     rate = np.empty_like(state)
     derivatives_into = kernels.get(backend).derivatives_into
-    derivatives_into(state, mass, rate)  # untimed: compiles, allocates, warms
+    first = first_call(derivatives_into, state, mass, rate)
     check(rate[1], n)
     rate[:] = np.nan
     label = {"workload": f"gpu-n{n}", "kind": "derivative", "backend": backend, "n": n, "calls": 1}
+    label["rounds"] = rounds_for(first, time_left())
     timed(**label)(derivatives_into, state, mass, rate)
     check(rate[1], n)
     if backend in GPU:
@@ -83,7 +104,7 @@ def record_fp64(benchmark, n):
 
 
 @pytest.mark.parametrize("pair", ["rsqrt", "divide"])
-def test_cuda_pair_arithmetic(request, timed, backend, pair, state_of):
+def test_cuda_pair_arithmetic(request, timed, time_left, backend, pair, state_of):
     """The cuda kernel's two forms of one pair's arithmetic (kernels.cuda.PAIRS) at
     N = 1e5, one call each: which the backend should use, measured."""
     if not request.config.getoption("--gpu"):
@@ -98,9 +119,12 @@ def test_cuda_pair_arithmetic(request, timed, backend, pair, state_of):
     check = gpu_sample_check(pos, mass)
     state = np.stack((pos, vel))
     rate = np.empty_like(state)
-    device.derivatives(state, mass, rate)  # untimed: compiles, warms
+    first = first_call(device.derivatives, state, mass, rate)
     check(rate[1], n)
+    rate[:] = np.nan
     label = {"workload": f"gpu-{pair}-n{n}", "kind": "variant", "backend": "cuda", "n": n}
-    timed(**label, calls=1)(device.derivatives, state, mass, rate)
+    timed(**label, calls=1, rounds=rounds_for(first, time_left()))(
+        device.derivatives, state, mass, rate
+    )
     check(rate[1], n)
     record_fp64(request.getfixturevalue("benchmark"), n)

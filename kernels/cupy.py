@@ -2,7 +2,7 @@
 
 The same source as the numpy backend (`kernels.numpy.block_accelerations`, given CuPy as
 its array library): the pairs as arrays, the rows in blocks sized so a call's temporaries
-stay near BLOCK_BYTES of device memory (one block up to 5,180 bodies). Each call copies
+stay near DEVICE_BLOCK_BYTES of device memory (one block up to 5,181 bodies). Each call copies
 the positions and masses to the device and the accelerations back, as a NumPy user who
 swaps `np` for `cupy` would; CuPy launches one kernel per array operation.
 
@@ -11,7 +11,7 @@ touches the GPU before that check (`cupy.cuda.runtime.getDeviceCount()`).
 """
 
 from .errors import BackendUnavailable
-from .numpy import PAIR_BYTES, block_accelerations
+from .numpy import DEVICE_BLOCK_BYTES, block_accelerations, block_rows
 
 try:
     import cupy
@@ -30,13 +30,11 @@ except cupy.cuda.runtime.CUDARuntimeError as exc:
 if devices == 0:
     raise BackendUnavailable("no CUDA GPU here; fix: run on a machine with an NVIDIA GPU")
 
-BLOCK_BYTES = 2 * 2**30  # of device memory a call's temporaries may take
-
 
 def accelerations(pos, mass):
     n = len(mass)
     p, m = cupy.asarray(pos), cupy.asarray(mass)
-    rows = max(1, min(n, BLOCK_BYTES // (PAIR_BYTES * max(n, 1))))
+    rows = block_rows(n, DEVICE_BLOCK_BYTES)
     if rows == n:
         acc = block_accelerations(p, p, m, 0, xp=cupy)
     else:

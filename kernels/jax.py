@@ -8,7 +8,8 @@ itself, with the scoped `jax.enable_x64(True)` (JAX >= 0.8; thread-local), under
 traces, compiles and runs; code outside the call sees JAX as it was.
 
 Memory: as in the NumPy backend, rows go in blocks (`kernels.numpy.block_rows`), here a
-`lax.map` over blocks of rows, so the temporaries stay near 256 MB at any n. The whole-run
+`lax.map` over blocks of rows, so the temporaries stay near 256 MB at any n (2 GiB on a
+GPU, where each step of the map costs launches: at N = 1e6, 26 rows a step, not 3). The whole-run
 mode is the entire RK2 run as one jitted loop: no Python between steps.
 """
 
@@ -17,7 +18,7 @@ from functools import partial
 import numpy as np
 
 from .errors import BackendUnavailable
-from .numpy import block_rows
+from .numpy import DEVICE_BLOCK_BYTES, block_rows
 
 try:
     import jax
@@ -57,7 +58,8 @@ def _block(pos, mass, rows, first):
 def pair_accelerations(pos, mass):
     """(n, 3) accelerations, traced: blocks of rows when all pairs would not fit."""
     n = pos.shape[0]
-    rows = block_rows(n)
+    # Each block is a step of a loop on the device: on a GPU, CuPy's larger blocks.
+    rows = block_rows(n, DEVICE_BLOCK_BYTES if platform() == "gpu" else None)
     if rows == n:
         return _block(pos, mass, pos, 0)
     count = -(-n // rows)

@@ -14,6 +14,9 @@ import numpy as np
 # as eight).
 BLOCK_BYTES = 256 * 2**20
 PAIR_BYTES = 10 * 8
+# The same on a GPU (the cupy backend, and jax where it runs on one): memory is larger and
+# every block costs kernel launches, so blocks are larger: 26 rows at N = 1e6, not 3.
+DEVICE_BLOCK_BYTES = 2 * 2**30
 
 
 def block_rows(n, budget=None):

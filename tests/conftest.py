@@ -1,7 +1,31 @@
 """Fixtures shared by the kernel tests."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture(scope="session")
+def bench_collect():
+    """bench_collect(*options): `pytest bench/ --collect-only -q *options` in a fresh process,
+    outside any xdist worker's environment (pytest-benchmark would take the child for one)."""
+
+    def collect(*options):
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", str(BENCH), "--collect-only", "-q", *options],
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return collect
 
 
 def direct_sum(pos, mass):

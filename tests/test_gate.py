@@ -1,8 +1,6 @@
 """The speedup gate and the results it reads, on synthetic pytest-benchmark entries."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -368,24 +366,10 @@ def test_targets_are_reported_but_never_fail_the_gate():
 
 
 @pytest.mark.parametrize("option", ["numpy=abc", "cobol=2", "numpy=0.5", "numpy"])
-def test_a_bad_slow_down_option_names_the_fix(option):
+def test_a_bad_slow_down_option_names_the_fix(bench_collect, option):
     """--slow-down (to check that the gate and the compare catch a slower backend) refuses
     what it cannot do before anything runs."""
-    bench = Path(__file__).resolve().parents[1] / "bench"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(bench),
-            "--collect-only",
-            "-q",
-            f"--slow-down={option}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = bench_collect(f"--slow-down={option}")
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
     assert f"--slow-down {option!r}: give BACKEND=FACTOR" in done.stderr
 
