@@ -77,6 +77,9 @@ def tests(session):
     tests that time code (marked `alone`: the bisection's), with the machine to themselves:
     on 2 vCPUs the parallel tests' load would decide what they measure."""
     install_project(session)
+    # NVVM and NVRTC as wheels: tests/test_gpu.py compiles the cuda backend's kernels for an
+    # H200 (to PTX, no GPU needed), which the simulator that runs them cannot check.
+    session.install("numba-cuda[cu13]")
     # Exit status 5: the arguments (-k EXPR, a file) selected none of that part.
     parallel = ("pytest", "-n", "auto", "--benchmark-disable", "-m", "not alone")
     session.run(*parallel, *session.posargs, success_codes=[0, 5])

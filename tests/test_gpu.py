@@ -124,6 +124,56 @@ def test_without_a_gpu_each_says_why_and_how_to_fix_it(monkeypatch):
             pytest.skip(f"{name} runs here: a GPU is present")
 
 
+# The argument types kernels.cuda passes: C-contiguous float64 device arrays, the steps'
+# float64 and the frame ends' intp (kernels.integrate.schedule), a frame's index as int64.
+KERNEL_SIGNATURES = {
+    "accelerations": "void(float64[:, ::1], float64[::1], float64[:, ::1])",
+    "stage": "void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64, float64[:, ::1])",
+    "record": "void(float64[:, ::1], float64[:, :, ::1], int64)",
+    "one_block_run": "void(float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], "
+    "intp[::1], float64[:, :, ::1])",
+}
+
+
+@pytest.mark.parametrize("pair", ["rsqrt", "divide"])
+def test_every_kernel_compiles_for_an_h200(pair):
+    """The simulator runs the kernels' Python, not the GPU compiler: here each kernel, with
+    the argument types the backend passes, goes through numba-cuda's compiler to PTX for
+    compute capability 9.0 (no GPU needed, only NVVM), so a kernel that would not type or
+    lower fails on every machine with NVVM, not first on a lent GPU. Each form's PTX does
+    the arithmetic it names."""
+    if not NUMBA_CUDA:
+        pytest.skip("numba-cuda is not installed; fix: pip install '.[cuda]'")
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        pytest.skip("this process runs the CUDA simulator, which compiles nothing")
+    from numba import cuda
+
+    from kernels._cuda_device import TILE, kernels_for
+
+    def probe(a):
+        a[0] = 1.0
+
+    try:  # where NVVM or NVRTC is missing, even this fails: nothing here can compile
+        cuda.compile_ptx(probe, "void(float64[::1])", cc=(9, 0))
+    except Exception as exc:
+        pytest.skip(f"no CUDA compiler here ({exc}); fix: pip install 'numba-cuda[cu13]'")
+    compiled = dict(zip(KERNEL_SIGNATURES, kernels_for(TILE, pair)[:4], strict=True))
+    ptx = {
+        name: cuda.compile_ptx(kernel.py_func, KERNEL_SIGNATURES[name], cc=(9, 0))[0]
+        for name, kernel in compiled.items()
+    }
+    for name in ("accelerations", "one_block_run"):  # the tiled ones: a tile, two barriers
+        assert ".shared" in ptx[name], name
+        assert ptx[name].count("bar.sync") >= 2, name
+    tiled = ptx["accelerations"]
+    if pair == "rsqrt":
+        assert "__nv_rsqrt" in tiled or "rsqrt.approx.f64" in tiled
+        assert "div.rn.f64" not in tiled
+    else:
+        assert "sqrt.rn.f64" in tiled
+        assert "div.rn.f64" in tiled
+
+
 def test_importing_kernels_touches_no_gpu():
     """`import kernels` and kernels.names() import neither numba.cuda nor cupy."""
     code = (
