@@ -65,6 +65,22 @@ frames = kernels.run_rk2(pos, vel, mass, tend=0.02, tframe=0.01, dt=0.005, backe
                          whole_run=True)
 loop = kernels.run_rk2(pos, vel, mass, tend=0.02, tframe=0.01, dt=0.005, backend="c-reference")
 found["registry_whole_run"] = float(np.abs(frames - loop).max())
+# The FP64 peak from what the device reports, on stand-ins for an H200's answers.
+class H200:
+    name = b"NVIDIA H200"
+    compute_capability = (9, 0)
+    MULTIPROCESSOR_COUNT = 132
+    CLOCK_RATE = 1980000  # kHz, as CUDA reports it
+class H200NoClock(H200):
+    @property
+    def CLOCK_RATE(self):
+        raise AttributeError("CLOCK_RATE")
+class Unknown(H200NoClock):
+    name = "Some GPU"
+found["peaks"] = {}
+for stand_in in (H200, H200NoClock, Unknown):
+    kc.cuda.get_current_device = stand_in
+    found["peaks"][stand_in.__name__] = kc.fp64_peak()
 print(json.dumps(found))
 """
 
@@ -108,6 +124,18 @@ def test_an_unknown_pair_arithmetic_is_named_with_the_choices(simulated):
 def test_the_registry_backend_runs_checked_and_whole(simulated):
     assert simulated["checked"] <= 1
     assert simulated["registry_whole_run"] < 1e-12
+
+
+def test_the_fp64_peak_comes_from_the_clock_or_else_the_datasheet(simulated):
+    """kernels.cuda.fp64_peak on an H200's answers: 132 SMs x 64 FP64 FMA x 2 flops x
+    1.98 GHz = 33.5 TFLOP/s, the datasheet's 34 where CUDA gives no clock, and no figure
+    (but the name) for a GPU it does not know."""
+    peaks = simulated["peaks"]
+    peak, source = peaks["H200"]
+    assert peak == pytest.approx(132 * 64 * 2 * 1.98e9)
+    assert source == "NVIDIA H200: 132 SMs x 64 FP64 FMA x 2 x 1.98 GHz"
+    assert peaks["H200NoClock"] == [34e12, "NVIDIA H200: the datasheet's 34 TFLOP/s"]
+    assert peaks["Unknown"] == [None, "Some GPU: unknown FP64 rate"]
 
 
 def test_without_a_gpu_each_says_why_and_how_to_fix_it(monkeypatch):
