@@ -12,6 +12,28 @@ import os
 from numba import cuda, float64
 
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+
+def _register_under_numpy_2_5():
+    """numba-cuda (0.30 and before; in maintenance mode, NVIDIA/numba-cuda#907 will not be
+    fixed) registers a typing for np.row_stack when it first compiles a kernel, and NumPy
+    2.5 removed np.row_stack: under NumPy 2.5 no kernel compiles ("module 'numpy' has no
+    attribute 'row_stack'"). So its array registry is imported here, once, with the name
+    in place for the import only, as the alias of np.vstack it always was."""
+    import numpy as np
+
+    if SIMULATED or hasattr(np, "row_stack"):
+        return
+    np.row_stack = np.vstack  # noqa: NPY201 (the name, put back for the import)
+    try:
+        import numba.cuda.np.arrayobj  # noqa: F401
+    except ImportError:  # a numba-cuda without its own array registry: nothing to do
+        pass
+    finally:
+        del np.row_stack  # noqa: NPY201
+
+
+_register_under_numpy_2_5()
 TILE = 128  # threads per block, and bodies per shared-memory tile
 PAIRS = ("rsqrt", "divide")  # one pair's arithmetic: kernels.cuda's notes
 PAIR = "rsqrt"

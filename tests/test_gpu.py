@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import kernels
@@ -163,6 +164,11 @@ KERNEL_SIGNATURES = {
 }
 
 
+# What numba-cuda raises where its compiler's libraries are not installed (cuda-pathfinder's
+# and its own), as against a compiler that is there and fails.
+MISSING_COMPILER = {"DynamicLibNotFoundError", "DynamicLibNotAvailableError", "NvvmSupportError"}
+
+
 @pytest.mark.parametrize("pair", ["rsqrt", "divide"])
 def test_every_kernel_compiles_for_an_h200(pair):
     """The simulator runs the kernels' Python, not the GPU compiler: here each kernel, with
@@ -184,12 +190,17 @@ def test_every_kernel_compiles_for_an_h200(pair):
     try:  # where NVVM or NVRTC is missing, even this fails: nothing here can compile
         cuda.compile_ptx(probe, "void(float64[::1])", cc=(9, 0))
     except Exception as exc:
+        if type(exc).__name__ not in MISSING_COMPILER and not isinstance(exc, OSError):
+            raise  # a compiler that is there and fails: the failure this test is for
         pytest.skip(f"no CUDA compiler here ({exc}); fix: pip install 'numba-cuda[cu13]'")
     compiled = dict(zip(KERNEL_SIGNATURES, kernels_for(TILE, pair)[:4], strict=True))
     ptx = {
         name: cuda.compile_ptx(kernel.py_func, KERNEL_SIGNATURES[name], cc=(9, 0))[0]
         for name, kernel in compiled.items()
     }
+    # Under NumPy 2.5 numba-cuda compiles only with kernels._cuda_device's registration, and
+    # the name it lends np for that is gone again after it.
+    assert hasattr(np, "row_stack") == (np.lib.NumpyVersion(np.__version__) < "2.5.0")
     for name in ("accelerations", "one_block_run"):  # the tiled ones: a tile, two barriers
         assert ".shared" in ptx[name], name
         assert ptx[name].count("bar.sync") >= 2, name
