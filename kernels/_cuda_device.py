@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 from numba import cuda, float64
 
@@ -54,6 +55,26 @@ def _inverse_root():
     from numba.cuda import libdevice
 
     return libdevice.rsqrt
+
+
+# numba-cuda warns (NumbaPerformanceWarning) of every launch of fewer than 128 blocks as
+# low occupancy, a beginner's mistake it guesses at. Here a small grid is the workload's:
+# N = 1000 is 8 blocks, and the lecture's whole run is one block by design (the GPU table
+# shows what small N costs), so the launches below are made without that warning.
+LOW_OCCUPANCY = r"Grid size \d+ will likely result in GPU under-utilization"
+
+
+def configured(kernel, grid, block, launches):
+    """kernel[grid, block], made once per (kernel, grid, block) and kept in `launches` (a
+    dict): numba-cuda gives its low-occupancy warning when the launch is made, so it is
+    held back there, once, and not on every call."""
+    key = (kernel, grid, block)
+    launch = launches.get(key)
+    if launch is None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=LOW_OCCUPANCY)
+            launch = launches[key] = kernel[grid, block]
+    return launch
 
 
 def kernels_for(tile, pair=PAIR):

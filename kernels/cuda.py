@@ -56,7 +56,7 @@ if not cuda.is_available():
         "NUMBA_ENABLE_CUDASIM=1 to run the kernels on Numba's CPU simulator (for tests)"
     )
 
-from ._cuda_device import PAIR, PAIRS, SIMULATED, TILE, kernels_for
+from ._cuda_device import PAIR, PAIRS, SIMULATED, TILE, configured, kernels_for
 
 COMPILED = True
 __all__ = ["PAIR", "PAIRS", "TILE", "Device", "derivatives", "fp64_peak", "integrate"]
@@ -73,6 +73,11 @@ class Device:
         self.accelerations, self.stage, self.record, self.one_block_run, _ = kernels
         self.lock = threading.Lock()
         self.n = None
+        self.launches = {}  # kernel[grid, block] by launch shape (_cuda_device.configured)
+
+    def launch(self, kernel, grid):
+        """kernel[grid, self.tile], made once per grid (without the low-occupancy warning)."""
+        return configured(kernel, grid, self.tile, self.launches)
 
     def _buffers(self, n):
         if self.n != n:
@@ -93,7 +98,7 @@ class Device:
             self.host[...] = state[0].T
             self.p.copy_to_device(self.host)
             self.m.copy_to_device(mass)
-            self.accelerations[self.blocks(n), self.tile](self.p, self.m, self.a)
+            self.launch(self.accelerations, self.blocks(n))(self.p, self.m, self.a)
             self.a.copy_to_host(self.host)
             rate[0] = state[1]
             rate[1] = self.host.T
@@ -112,21 +117,23 @@ class Device:
         if one_block:
             if n > self.tile:
                 raise ValueError(f"the one-block run takes up to {self.tile} bodies, not {n}")
-            self.one_block_run[1, self.tile](
+            self.launch(self.one_block_run, 1)(
                 y, mid, m, cuda.to_device(steps), cuda.to_device(frame_ends), out
             )
         else:
             a = cuda.device_array((3, n))
-            grid, block = self.blocks(n), self.tile
+            grid = self.blocks(n)
+            accelerations = self.launch(self.accelerations, grid)
+            stage = self.launch(self.stage, grid)
             start = 0
             for k, end in enumerate(frame_ends.tolist()):
                 for h in steps[start:end].tolist():
-                    self.accelerations[grid, block](y, m, a)
-                    self.stage[grid, block](y, y, a, 0.5 * h, mid)
-                    self.accelerations[grid, block](mid, m, a)
-                    self.stage[grid, block](y, mid, a, h, y)
+                    accelerations(y, m, a)
+                    stage(y, y, a, 0.5 * h, mid)
+                    accelerations(mid, m, a)
+                    stage(y, mid, a, h, y)
                 start = end
-                self.record[grid, block](y, out, k)
+                self.launch(self.record, grid)(y, out, k)
         frames[...] = out.copy_to_host().transpose(0, 2, 1)
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +212,46 @@ def test_every_kernel_compiles_for_an_h200(pair):
     else:
         assert "sqrt.rn.f64" in tiled
         assert "div.rn.f64" in tiled
+
+
+def test_a_small_grid_is_launched_without_the_low_occupancy_warning():
+    """numba-cuda warns of every grid under 128 blocks when the launch is made (under
+    pytest's "error" filter, on a GPU, every cuda test below N = 16,384 would fail on it).
+    The backend makes each launch shape once, that warning held back, and keeps it; any
+    other warning still comes through."""
+    if not NUMBA_CUDA:
+        pytest.skip("numba-cuda is not installed; fix: pip install '.[cuda]'")
+    from kernels._cuda_device import configured
+
+    try:
+        from numba.cuda.core.errors import NumbaPerformanceWarning
+    except ImportError:  # numba-cuda before its own errors module
+        from numba.core.errors import NumbaPerformanceWarning
+
+    made = []
+
+    class Kernel:
+        def __init__(self, message):
+            self.message = message
+
+        def __getitem__(self, shape):
+            made.append(shape)
+            grid = shape[0]
+            warnings.warn(NumbaPerformanceWarning(self.message.format(grid)), stacklevel=2)
+            return shape
+
+    # numba-cuda's own words (numba/cuda/dispatcher.py, _LaunchConfiguration).
+    kernel = Kernel(
+        "Grid size {} will likely result in GPU under-utilization due to low occupancy."
+    )
+    launches = {}
+    assert configured(kernel, 1, 128, launches) == (1, 128)
+    assert configured(kernel, 1, 128, launches) == (1, 128)
+    assert configured(kernel, 8, 128, launches) == (8, 128)
+    assert made == [(1, 128), (8, 128)]  # once per shape
+    other = Kernel("something else about grid {}")
+    with pytest.warns(NumbaPerformanceWarning, match="something else"):
+        configured(other, 1, 128, launches)
 
 
 def test_importing_kernels_touches_no_gpu():
