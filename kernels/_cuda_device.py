@@ -109,9 +109,11 @@ def kernels_for(tile, pair=PAIR):
         return s * dx, s * dy, s * dz
 
     @cuda.jit(device=True, inline=True)
-    def tiled_sum(p, m, n, i, tx, sx, sy, sz, sm):
-        """Body i's acceleration from every body j, the bodies staged tile by tile.
-        Every thread of the block calls it (i may be past n: it loads, it does not sum)."""
+    def tiled_sum(p, m, n, i, tx, staged):
+        """Body i's acceleration from every body j, the bodies staged tile by tile through
+        `staged`, the block's shared (4, tile) array: rows x, y, z, m. Every thread of the
+        block calls it (i may be past n: it loads, it does not sum)."""
+        sx, sy, sz, sm = staged[0], staged[1], staged[2], staged[3]
         inside = i < n
         xi = p[0, i] if inside else 0.0
         yi = p[1, i] if inside else 0.0
@@ -139,14 +141,11 @@ def kernels_for(tile, pair=PAIR):
     @cuda.jit
     def accelerations(p, m, a):
         """a (3, n) = the accelerations for positions p (3, n): one thread per body."""
-        sx = cuda.shared.array(tile, float64)
-        sy = cuda.shared.array(tile, float64)
-        sz = cuda.shared.array(tile, float64)
-        sm = cuda.shared.array(tile, float64)
+        staged = cuda.shared.array((4, tile), float64)
         n = m.shape[0]
         tx = cuda.threadIdx.x
         i = cuda.blockIdx.x * cuda.blockDim.x + tx
-        ax, ay, az = tiled_sum(p, m, n, i, tx, sx, sy, sz, sm)
+        ax, ay, az = tiled_sum(p, m, n, i, tx, staged)
         if i < n:
             a[0, i] = ax
             a[1, i] = ay
@@ -184,21 +183,18 @@ def kernels_for(tile, pair=PAIR):
         """The whole run in one block (n <= its threads): stages apart by the barrier.
         Stage 1 reads y and writes mid; stage 2 reads mid and writes y, each thread its
         own body; the barrier makes one stage's writes visible to the next."""
-        sx = cuda.shared.array(tile, float64)
-        sy = cuda.shared.array(tile, float64)
-        sz = cuda.shared.array(tile, float64)
-        sm = cuda.shared.array(tile, float64)
+        staged = cuda.shared.array((4, tile), float64)
         n = m.shape[0]
         i = cuda.threadIdx.x
         start = 0
         for k in range(frame_ends.shape[0]):
             for s in range(start, frame_ends[k]):
                 h = steps[s]
-                ax, ay, az = tiled_sum(y, m, n, i, i, sx, sy, sz, sm)
+                ax, ay, az = tiled_sum(y, m, n, i, i, staged)
                 if i < n:
                     advance(y, y, ax, ay, az, 0.5 * h, mid, i)
                 cuda.syncthreads()
-                ax, ay, az = tiled_sum(mid, m, n, i, i, sx, sy, sz, sm)
+                ax, ay, az = tiled_sum(mid, m, n, i, i, staged)
                 if i < n:
                     advance(y, mid, ax, ay, az, h, y, i)
                 cuda.syncthreads()

@@ -2,9 +2,9 @@
 
 The same source as the numpy backend (`kernels.numpy.block_accelerations`, given CuPy as
 its array library): the pairs as arrays, the rows in blocks sized so a call's temporaries
-stay near DEVICE_BLOCK_BYTES of device memory (one block up to 5,181 bodies). Each call copies
-the positions and masses to the device and the accelerations back, as a NumPy user who
-swaps `np` for `cupy` would; CuPy launches one kernel per array operation.
+stay near DEVICE_BLOCK_BYTES of device memory (one block up to 5,181 bodies). Each call
+copies the positions and masses to the device and the accelerations back, as a NumPy user
+who swaps `np` for `cupy` would; CuPy launches one kernel per array operation.
 
 Without CuPy or without a GPU, importing raises BackendUnavailable with the fix; nothing
 touches the GPU before that check (`cupy.cuda.runtime.getDeviceCount()`).

@@ -9,8 +9,8 @@ traces, compiles and runs; code outside the call sees JAX as it was.
 
 Memory: as in the NumPy backend, rows go in blocks (`kernels.numpy.block_rows`), here a
 `lax.map` over blocks of rows, so the temporaries stay near 256 MB at any n (2 GiB on a
-GPU, where each step of the map costs launches: at N = 1e6, 26 rows a step, not 3). The whole-run
-mode is the entire RK2 run as one jitted loop: no Python between steps.
+GPU, where each step of the map costs launches: at N = 1e6, 26 rows a step, not 3). The
+whole-run mode is the entire RK2 run as one jitted loop: no Python between steps.
 """
 
 from functools import partial
