@@ -1,9 +1,16 @@
-"""Fixtures shared by tests/ and bench/: one parametrization over every backend."""
+"""Fixtures shared by tests/ and bench/: one parametrization over every backend, which
+backends must be here (nbody_bench.required), and the run's skips counted by reason."""
+
+import re
+from collections import Counter
 
 import pytest
 
 import kernels
 import kernels.registry
+from nbody_bench.required import required_backends, under_ci, why_required
+
+_REQUIRED = pytest.StashKey[frozenset]()
 
 
 def pytest_addoption(parser):
@@ -13,6 +20,22 @@ def pytest_addoption(parser):
         choices=kernels.names(),
         help="run only the tests and benchmarks of this backend (repeatable); default: all",
     )
+    parser.addoption(
+        "--ci",
+        action="store_true",
+        help="fail, rather than skip, where a CPU backend (or, with a GPU, a GPU backend) is "
+        "unavailable, as under CI=true (nbody_bench.required)",
+    )
+
+
+def pytest_configure(config):
+    ci = config.getoption("--ci") or under_ci()
+    config.stash[_REQUIRED] = required_backends(ci)
+
+
+def required(config):
+    """The backends that must be available in this run (none outside CI)."""
+    return config.stash[_REQUIRED]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,7 +53,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_report_header(config):
+    must = required(config)
     lines = [f"kernels: {kernels.__file__}"]
+    if must:
+        lines.append(f"  required here (CI): {', '.join(n for n in kernels.names() if n in must)}")
     for name in kernels.names():
         try:
             kernels.get(name)
@@ -38,7 +64,7 @@ def pytest_report_header(config):
         except kernels.PluginError as exc:
             lines.append(f"  backend {name}: FAILS, {exc}")
         except kernels.BackendUnavailable as exc:
-            lines.append(f"  backend {name}: SKIPPED, {exc}")
+            lines.append(f"  backend {name}: {'FAILS' if name in must else 'SKIPPED'}, {exc}")
     lines += [f"  plugin problem: {problem}" for problem in kernels.registry.plugin_problems()]
     return lines
 
@@ -56,11 +82,53 @@ def pytest_runtest_setup(item):
             pytest.fail(str(exc), pytrace=False)
 
 
+def need(config, name):
+    """Backend `name`, or the test's end: a failure where it is required, else a skip, each
+    with the backend's reason and fix."""
+    try:
+        return kernels.get(name)
+    except kernels.BackendUnavailable as exc:
+        if name in required(config):
+            pytest.fail(f"{exc}\n{why_required(name)}", pytrace=False)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def needs(request):
+    """`needs(name)`: backend `name` for a test that names it, skipped or (under CI) failed,
+    with its reason, where it cannot be had."""
+    return lambda name: need(request.config, name)
+
+
 @pytest.fixture(params=kernels.names())
 def backend(request):
-    """Each backend by name, skipped (with the reason) where it cannot run here."""
-    try:
-        kernels.get(request.param)
-    except kernels.BackendUnavailable as exc:
-        pytest.skip(str(exc))
+    """Each backend by name, skipped (with the reason) where it cannot run here, and failing
+    where it is required (under CI). A test can narrow the names with
+    @pytest.mark.parametrize("backend", [...], indirect=True)."""
+    need(request.config, request.param)
     return request.param
+
+
+# -- the run's skips, one line per reason ------------------------------------------------
+
+_LOCATION = re.compile(r"^Skipped: ")
+
+
+def skip_reason(report):
+    """A skipped report's reason, without its place or pytest's prefix."""
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return _LOCATION.sub("", reason).strip()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter):
+    """Every skip is something this machine lacks (combinations that can run nowhere are not
+    generated): the reasons, each with its count, so a backend lost shows as a new line."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if r.when != "teardown"]
+    if not skipped:
+        return
+    counts = Counter(skip_reason(r) for r in skipped)
+    terminalreporter.section(f"skips by reason ({len(skipped)} in all)")
+    for reason, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        terminalreporter.write_line(f"{count:5d}  {reason}")

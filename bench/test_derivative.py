@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 import kernels
+from kernels.registry import has_whole_run
 from nbody_bench.paired import alternate
 
 SIZES = [20, 100, 1000, 4000, 10000]
 
-# The largest N each backend is timed at, and why not beyond (shown as the skip reason).
+# The largest N each backend is timed at, and why not beyond.
 LARGEST = {
     "python": (1000, "one np.linalg.norm per pair: about 3 s a call at N = 1000, 50 s at N = 4000"),
     "multiprocessing": (
@@ -46,19 +47,21 @@ SMALLEST = {
 }
 
 
-def skip_outside_range(backend, n):
-    largest, why = LARGEST.get(backend, (max(SIZES), ""))
-    if n > largest:
-        pytest.skip(f"{backend} at N = {n}: {why}")
-    smallest, why = SMALLEST.get(backend, (0, ""))
-    if n < smallest:
-        pytest.skip(f"{backend} at N = {n}: {why}")
+def timed_at(backend, n):
+    """Whether the suite times `backend` at N = n: only those combinations are generated, so
+    every skip left says what this machine lacks."""
+    return SMALLEST.get(backend, (0, ""))[0] <= n <= LARGEST.get(backend, (max(SIZES), ""))[0]
 
 
-@pytest.mark.parametrize("n", SIZES)
-def test_derivative(timed, backend, n, state_of, accelerations_match):
-    skip_outside_range(backend, n)
-    check_then_time(timed, backend, *state_of(n), accelerations_match)
+def matrix(sizes, keep=timed_at):
+    """(backend, n) for every backend and size that `keep` allows, backend by backend."""
+    return [(b, n) for b in kernels.names() for n in sizes if keep(b, n)]
+
+
+@pytest.mark.workload(lambda p: f"derivative-n{p['n']}")
+@pytest.mark.parametrize(("backend", "n"), matrix(SIZES), indirect=["backend"])
+def test_derivative(timed, benchmarking, backend, n, state_of, accelerations_match):
+    check_then_time(timed, benchmarking, backend, *state_of(n), accelerations_match)
 
 
 # The checked call at the sizes where its cost can show: a fixed cost per call, which
@@ -74,12 +77,14 @@ CHECKED_SIZES = [20, 100, 1000, 4000]
 PAIRED_UNDER = 0.02  # seconds a call
 
 
-@pytest.mark.parametrize("n", CHECKED_SIZES)
-def test_checked_derivative(timed, benchmark, backend, n, state_of, accelerations_match):
+@pytest.mark.workload(lambda p: f"checked-n{p['n']}")
+@pytest.mark.parametrize(("backend", "n"), matrix(CHECKED_SIZES), indirect=["backend"])
+def test_checked_derivative(
+    timed, benchmark, benchmarking, backend, n, state_of, accelerations_match
+):
     """The public derivatives() on the same bodies as test_derivative (read-only float64
     arrays, as a user's loop passes them), checked, then timed; then its cost over the
     unchecked kernel, the two alternating."""
-    skip_outside_range(backend, n)
     pos, vel, mass = state_of(n)
     chosen = kernels.get(backend)
 
@@ -88,7 +93,8 @@ def test_checked_derivative(timed, benchmark, backend, n, state_of, acceleration
         accelerations_match(dvdt, n)
         np.testing.assert_array_equal(dpdt, vel)
 
-    check(chosen.derivatives(pos, vel, mass))  # untimed: compiles (Numba), starts pools
+    if benchmarking:
+        check(chosen.derivatives(pos, vel, mass))  # untimed: compiles (Numba), starts pools
     label = {"workload": f"checked-n{n}", "kind": "checked", "backend": backend, "n": n, "calls": 1}
     check(timed(**label)(chosen.derivatives, pos, vel, mass))
     if benchmark.stats is None or benchmark.stats.stats.min > PAIRED_UNDER:
@@ -105,18 +111,19 @@ def test_checked_derivative(timed, benchmark, backend, n, state_of, acceleration
     }
 
 
-def check_then_time(timed, backend, pos, vel, mass, check):
+def check_then_time(timed, benchmarking, backend, pos, vel, mass, check):
     """One untimed call, checked by check(acc, n), which also compiles (Numba) and starts
-    pools (multiprocessing); then the timed calls into a cleared buffer, checked again."""
+    pools (multiprocessing); then the timed calls into a cleared buffer, checked again.
+    Not timing (`benchmarking` False), the one call is checked."""
     n = len(mass)
     state = np.stack((pos, vel))
-    rate = np.empty_like(state)
+    rate = np.full_like(state, np.nan)
     derivatives_into = kernels.get(backend).derivatives_into
-    derivatives_into(state, mass, rate)
-    check(rate[1], n)
-    np.testing.assert_array_equal(rate[0], vel)
-
-    rate[:] = np.nan
+    if benchmarking:
+        derivatives_into(state, mass, rate)
+        check(rate[1], n)
+        np.testing.assert_array_equal(rate[0], vel)
+        rate[:] = np.nan
     label = {
         "workload": f"derivative-n{n}",
         "kind": "derivative",
@@ -126,6 +133,7 @@ def check_then_time(timed, backend, pos, vel, mass, check):
     }
     timed(**label)(derivatives_into, state, mass, rate)
     check(rate[1], n)
+    np.testing.assert_array_equal(rate[0], vel)
 
 
 # Past the matrix, where the scale-out backend can start to pay (README, "Past one
@@ -135,11 +143,13 @@ LARGE_N = 20000
 AT_SCALE = ("c-reference", "numba", "numba-parallel", "simd", "simd-parallel", "dask")
 
 
-def test_derivative_at_scale(timed, backend, state_of, accelerations_near_reference):
+@pytest.mark.workload(lambda p: f"derivative-n{LARGE_N}")
+@pytest.mark.parametrize("backend", AT_SCALE, indirect=True)
+def test_derivative_at_scale(
+    timed, benchmarking, backend, state_of, accelerations_near_reference
+):
     n = LARGE_N
-    if backend not in AT_SCALE:
-        pytest.skip(f"N = {n} times only the crossover table's backends: {', '.join(AT_SCALE)}")
-    check_then_time(timed, backend, *state_of(n), accelerations_near_reference)
+    check_then_time(timed, benchmarking, backend, *state_of(n), accelerations_near_reference)
 
 
 # A few steps of the whole run at the sizes where the pair arithmetic decides: the same
@@ -180,13 +190,15 @@ def run_reference(n, bodies, acceleration_bound):
     return expected, tolerance
 
 
-@pytest.mark.parametrize("n", RUN_SIZES)
-def test_whole_run(timed, backend, n, state_of, acceleration_bound):
-    if kernels.get(backend).integrate is None:
-        pytest.skip(f"{backend} has no whole-run mode")
-    largest, why = RUN_LARGEST.get(backend, (n, ""))
-    if n > largest:
-        pytest.skip(f"{backend} whole run at N = {n}: {why}")
+def runs_whole_at(backend, n):
+    """Backends with a whole-run mode, up to their largest N (a plugin that cannot be loaded
+    is generated, and its tests fail saying why)."""
+    return has_whole_run(backend) is not False and n <= RUN_LARGEST.get(backend, (n, ""))[0]
+
+
+@pytest.mark.workload(lambda p: f"run-n{p['n']}")
+@pytest.mark.parametrize(("backend", "n"), matrix(RUN_SIZES, runs_whole_at), indirect=["backend"])
+def test_whole_run(timed, benchmarking, backend, n, state_of, acceleration_bound):
     pos, vel, mass = state_of(n)
     run = {**RUN, "whole_run": True, "backend": backend}
     expected, tolerance = run_reference(n, state_of, acceleration_bound)
@@ -198,7 +210,8 @@ def test_whole_run(timed, backend, n, state_of, acceleration_bound):
             "times the tolerance"
         )
 
-    check(kernels.run_rk2(pos, vel, mass, **run))
+    if benchmarking:
+        check(kernels.run_rk2(pos, vel, mass, **run))
     label = {"workload": f"run-n{n}", "kind": "run", "backend": backend, "n": n, "calls": 4}
     check(timed(**label)(kernels.run_rk2, pos, vel, mass, **run))
 
@@ -209,12 +222,14 @@ def test_whole_run(timed, backend, n, state_of, acceleration_bound):
 UNTOUCHED_N = 100
 
 
-def test_untouched_loop(timed, backend, state_of, accelerations_match):
-    if backend not in ("python", "pythran"):
-        pytest.skip("only Pythran compiles the lecture's loop unchanged (the baseline beside it)")
+# Only Pythran compiles the lecture's loop unchanged; the baseline runs beside it.
+@pytest.mark.workload(lambda p: f"untouched-n{UNTOUCHED_N}")
+@pytest.mark.parametrize("backend", ["python", "pythran"], indirect=True)
+def test_untouched_loop(timed, benchmarking, backend, state_of, accelerations_match):
     module = importlib.import_module(f"kernels.{backend}")
     loop = module.accelerations if backend == "python" else module.lecture_accelerations
     pos, _, mass = state_of(UNTOUCHED_N)
-    accelerations_match(loop(pos, mass), UNTOUCHED_N)
+    if benchmarking:
+        accelerations_match(loop(pos, mass), UNTOUCHED_N)
     label = {"workload": f"untouched-n{UNTOUCHED_N}", "kind": "untouched", "backend": backend}
     accelerations_match(timed(**label, n=UNTOUCHED_N, calls=1)(loop, pos, mass), UNTOUCHED_N)

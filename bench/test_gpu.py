@@ -51,14 +51,24 @@ def first_call(fn, *args):
     return time.perf_counter() - start
 
 
-@pytest.mark.parametrize("n", GPU_SIZES)
+def gpu_cases():
+    """(backend, n): the GPU backends at every size, the host's up to their largest (beyond
+    it a call takes minutes)."""
+    cases = []
+    for backend in (*GPU, *HOST):
+        for size in GPU_SIZES:
+            n = size.values[0] if hasattr(size, "values") else size
+            if n <= HOST.get(backend, n):
+                marks = size.marks if hasattr(size, "values") else ()
+                cases.append(pytest.param(backend, n, marks=marks))
+    return cases
+
+
+# Collected only with --gpu (bench/conftest.py): without it this file is not a skip per
+# item but absent, as the GPU run is a separate command (./dev gpu).
+@pytest.mark.workload(lambda p: f"gpu-n{p['n']}")
+@pytest.mark.parametrize(("backend", "n"), gpu_cases(), indirect=["backend"])
 def test_gpu_derivative(request, timed, measured, time_left, backend, n, state_of):
-    if not request.config.getoption("--gpu"):
-        pytest.skip("N = 1e3 .. 1e6 on the GPU: run with --gpu (./dev gpu)")
-    if backend not in GPU and backend not in HOST:
-        pytest.skip(f"the GPU table times {', '.join((*GPU, *HOST))}")
-    if n > HOST.get(backend, n):
-        pytest.skip(f"{backend} at N = {n}: minutes a call")
     if (
         backend == "jax"
         and kernels.get("jax")
@@ -103,14 +113,12 @@ def record_fp64(benchmark, n):
         benchmark.extra_info["fp64_peak_source"] = source
 
 
+@pytest.mark.workload(lambda p: f"gpu-{p['pair']}-n{PAIR_N}")
+@pytest.mark.parametrize("backend", ["cuda"], indirect=True)
 @pytest.mark.parametrize("pair", ["rsqrt", "divide"])
 def test_cuda_pair_arithmetic(request, timed, time_left, backend, pair, state_of):
     """The cuda kernel's two forms of one pair's arithmetic (kernels.cuda.PAIRS) at
     N = 1e5, one call each: which the backend should use, measured."""
-    if not request.config.getoption("--gpu"):
-        pytest.skip("the cuda kernel's pair arithmetic on the GPU: run with --gpu (./dev gpu)")
-    if backend != "cuda":
-        pytest.skip("the cuda kernel's own variants")
     from kernels.cuda import Device
 
     n = PAIR_N

@@ -9,6 +9,7 @@ buffers calling the unchecked kernel; "whole-run", the whole integration in comp
 import pytest
 
 import kernels
+from kernels.registry import has_whole_run
 from kernels.numpy import accelerations
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 
@@ -23,14 +24,27 @@ PARALLEL = {
     "dask": "20 bodies are too little work to send to a cluster; see N >= 10000",
 }
 
+# Every backend but the parallel ones (a plugin too: its tests say whether it loads).
+SERIAL = [name for name in kernels.names() if name not in PARALLEL]
+
 MODES = {
     "python-loop": ("lecture", False),  # run_rk2's Python loop calling the derivative
     "whole-run": ("lecture-whole-run", True),  # the whole integration in compiled code
 }
+# (backend, mode) for the serial backends, the whole run only where a backend has one.
+LECTURE_CASES = [
+    (b, mode)
+    for b in SERIAL
+    for mode, (_, whole_run) in MODES.items()
+    if not whole_run or has_whole_run(b) is not False
+]
 
 
+@pytest.mark.workload(lambda p: "lecture-as-written")
+@pytest.mark.parametrize("backend", SERIAL, indirect=True)
 def test_lecture_as_written(
     timed,
+    benchmarking,
     backend,
     lecture_times,
     lecture_calls,
@@ -41,11 +55,10 @@ def test_lecture_as_written(
 ):
     """The lecture's own driver with the backend's checked derivatives(): the speed a
     reader who plugs a backend into the lecture gets."""
-    if backend in PARALLEL:
-        pytest.skip(f"{backend}: {PARALLEL[backend]}")
     pos, vel, mass = lecture_state
     run = {**lecture_times, "derivatives": plugged_in(backend, mass)}
-    frames_match(run_nbody_rk2(pos, vel, **run), as_written_baseline, as_written_tolerance)
+    if benchmarking:
+        frames_match(run_nbody_rk2(pos, vel, **run), as_written_baseline, as_written_tolerance)
     label = {
         "workload": "lecture-as-written",
         "kind": "lecture",
@@ -58,9 +71,11 @@ def test_lecture_as_written(
     )
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.workload(lambda p: MODES[p["mode"]][0])
+@pytest.mark.parametrize(("backend", "mode"), LECTURE_CASES, indirect=["backend"])
 def test_lecture_workload(
     timed,
+    benchmarking,
     backend,
     mode,
     lecture_times,
@@ -71,14 +86,11 @@ def test_lecture_workload(
     frames_match,
 ):
     workload, whole_run = MODES[mode]
-    if backend in PARALLEL:
-        pytest.skip(f"{backend}: {PARALLEL[backend]}")
-    if whole_run and kernels.get(backend).integrate is None:
-        pytest.skip(f"{backend} has no whole-run mode")
     run = {**lecture_times, "backend": backend, "whole_run": whole_run}
     # A full untimed run first: it compiles (Numba), starts the pool (multiprocessing), and
     # checks equivalence before any timing counts.
-    frames_match(kernels.run_rk2(*lecture_state, **run), lecture_baseline, lecture_tolerance)
+    if benchmarking:
+        frames_match(kernels.run_rk2(*lecture_state, **run), lecture_baseline, lecture_tolerance)
 
     n = len(lecture_state[2])
     label = {

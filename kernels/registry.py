@@ -63,6 +63,16 @@ _MODULES = {
     "cupy": "kernels.cupy",
 }
 
+# What can be said of a built-in backend without importing it (an import may fail here,
+# or take seconds): the suite generates only the combinations a backend can run anywhere,
+# and CI requires every backend that this machine's kind must have. tests/test_api.py holds
+# these to what each backend module defines.
+GPU = frozenset({"cuda", "cupy"})  # need an NVIDIA GPU; every other backend runs on any CPU
+# Those with a whole-run mode (`integrate`, for run_rk2(..., whole_run=True)).
+WHOLE_RUN = frozenset(
+    {"numba", "cython", "fortran", "c-reference", "simd", "simd-parallel", "pythran", "jax", "cuda"}
+)
+
 _loaded: dict[str, Backend | BackendUnavailable] = {}
 _discovered: dict[str, plugins.Plugin] | None = None
 
@@ -208,6 +218,27 @@ def available():
             continue
         usable.append(name)
     return tuple(usable)
+
+
+def build():
+    """What the compiled kernels were made for: "native" (this CPU, -march=native) or
+    "portable" (-Dnative=false); None for kernels that cannot say (not built by meson)."""
+    try:
+        from ._build import NATIVE
+    except ImportError:
+        return None
+    return "native" if NATIVE else "portable"
+
+
+def has_whole_run(name):
+    """Whether backend `name` has a whole-run mode, known without importing a built-in one;
+    a plugin is loaded to tell (None where it cannot be: its tests then say why)."""
+    if name in _MODULES:
+        return name in WHOLE_RUN
+    try:
+        return get(name).integrate is not None
+    except BackendUnavailable:
+        return None
 
 
 def resolve(backend):

@@ -25,6 +25,7 @@ so the two sides run the same code paths.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -363,6 +364,10 @@ def _duration(seconds):
 def run(args, log=sys.stderr):
     build_name = "portable" if args.portable else "native"
     build = PORTABLE if args.portable else NATIVE
+    extra = list(getattr(args, "setup_arg", None) or ())
+    if extra:  # another configuration of the build: its own sites and build folders
+        build = {**build, "setup_args": [*build["setup_args"], *extra]}
+        build_name += "-" + hashlib.sha1(" ".join(extra).encode()).hexdigest()[:8]
     root = repository(args.repo)
     base, head = side_for(args.base, build_name, root), side_for(args.head, build_name, root)
     sites = [install(base, build, root, log), install(head, build, root, log)]
@@ -483,6 +488,13 @@ def main(argv=None):
         default=[],
         metavar="BACKEND=FACTOR",
         help="check the check: make HEAD's BACKEND FACTOR times slower (busy-waiting)",
+    )
+    parser.add_argument(
+        "--setup-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="a meson setup argument for both builds, e.g. -Dpythran=disabled (repeatable)",
     )
     parser.add_argument("--json", type=Path, help="also write the verdicts to this JSON file")
     parser.add_argument(

@@ -74,6 +74,13 @@ def ab_arguments():
     parser.add_argument("--block", type=float, default=0.02)
     parser.add_argument("--budget", type=float, default=ab.BUDGET)
     parser.add_argument("--portable", action="store_true")
+    parser.add_argument(
+        "--setup-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="a meson setup argument for every build, e.g. -Dpythran=disabled (repeatable)",
+    )
     return parser
 
 
@@ -136,6 +143,7 @@ def main(argv=None):
     options += ["--block", str(args.block), "--processes", str(args.processes)]
     options += ["--budget", str(args.budget)]
     options += ["--portable"] if args.portable else []
+    options += [f"--setup-arg={arg}" for arg in args.setup_arg]
     try:
         first, output = bisect(args.base, args.bad, options, ab.repository())
     except ab.ABError as exc:

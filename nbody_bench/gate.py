@@ -38,7 +38,8 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .results import BASELINE, ResultsError, load_run, ratio, rows_from
+from .required import required_backends, under_ci
+from .results import BASELINE, BUILDS, ResultsError, load_run, ratio, rows_from
 from .summary import format_table, format_times
 
 KINDS = ("min", "max", "min-per-added-core", "max-per-core")  # the forms a bound can take
@@ -56,6 +57,12 @@ class Bound:
     over: str  # the backend the speedup is measured against
     kind: str  # one of KINDS; "target" for a goal that never fails a run
     value: float
+    # The build whose runs it judges ("native" or "portable"), or None for every build. A
+    # run that did not record its build is judged by the portable bound, the lower.
+    build: str | None = None
+
+    def applies_to(self, row):
+        return self.build is None or self.build == (row.build or "portable")
 
     @property
     def upper(self):
@@ -66,7 +73,9 @@ class Bound:
         """How the bound reads in the summary: '>= 40x', '<= 0.5x per core', ..."""
         over = "" if self.over == BASELINE else f" {self.over}"
         per = {"min-per-added-core": " per added core", "max-per-core": " per core"}
-        return f"{'<=' if self.upper else '>='} {self.value:g}x{over}{per.get(self.kind, '')}"
+        build = f" ({self.build} build)" if self.build else ""
+        sign = "<=" if self.upper else ">="
+        return f"{sign} {self.value:g}x{over}{per.get(self.kind, '')}{build}"
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,19 @@ def _bounds(table, where, known_backends, forms):
                         f"{where}.{workload}: unknown backend {backend!r} in {key!r}; "
                         f"known: {', '.join(known_backends)}"
                     )
-            kind, number = _bound_value(value, f"{where}.{workload}.{key!r}", forms)
+            place = f"{where}.{workload}.{key!r}"
+            if forms and isinstance(value, dict) and value and set(value) <= set(BUILDS):
+                # One lower bound a build: { native = 0.6, portable = 0.3 }.
+                if set(value) != set(BUILDS):
+                    raise GateConfigError(
+                        f"{place}: a bound by build needs both {' and '.join(BUILDS)}, "
+                        f"got {value!r}"
+                    )
+                for build, number in value.items():
+                    kind, number = _bound_value(number, f"{place}.{build}", forms)
+                    bounds.append(Bound(workload, *_split(key), kind, number, build))
+                continue
+            kind, number = _bound_value(value, place, forms)
             bounds.append(Bound(workload, *_split(key), kind, number))
     return bounds
 
@@ -148,7 +169,8 @@ def _bound_value(value, where, forms):
     if isinstance(value, dict) and forms:
         if len(value) != 1 or next(iter(value)) not in forms:
             raise GateConfigError(
-                f"{where} must be a number or a table with one of {', '.join(forms)}, got {value!r}"
+                f"{where} must be a number, a table with one of {', '.join(forms)}, or one "
+                f"number for each build ({', '.join(BUILDS)}), got {value!r}"
             )
         ((kind, number),) = value.items()
     else:
@@ -158,23 +180,55 @@ def _bound_value(value, where, forms):
     return kind, float(number)
 
 
+def benchmarks_judged(thresholds):
+    """{(workload, backend)}: every benchmark a bound or a target reads, both sides of each
+    ratio (a whole-run workload is set against its Python-loop workload's baseline)."""
+    judged = set()
+    for bound in [*thresholds.bounds, *thresholds.targets]:
+        judged |= {(bound.workload, bound.backend), (bound.workload, bound.over)}
+        judged.add((bound.workload.removesuffix("-whole-run"), bound.over))
+    return judged
+
+
 def _as_target(bound):
     return Bound(bound.workload, bound.backend, bound.over, "target", bound.value)
 
 
-def evaluate(rows, thresholds):
-    """One verdict per bound and per target; only ratios of two rows of the run count."""
+def evaluate(rows, thresholds, required=frozenset()):
+    """One verdict per bound and per target; only ratios of two rows of the run count.
+
+    `required`: the backends that must be here (nbody_bench.required): a bound whose
+    benchmark is missing fails where either of its sides is required, since a backend that
+    stopped building would otherwise pass the gate by not being measured.
+    """
     measured = {(r.workload, r.backend): r for r in rows}
     verdicts = []
     for bound in [*thresholds.bounds, *thresholds.targets]:
         row = measured.get((bound.workload, bound.backend))
+        if row is not None and not bound.applies_to(row):
+            continue  # the other build's bound
+        if row is None and bound.build not in (None, _build_of(rows)):
+            continue
         speedup, estimated = (None, False) if row is None else ratio(rows, row, bound.over)
         name = f"{bound.workload}/{bound.backend}"
         if row is None or speedup is None or estimated:
-            why = "not run" if row is None else f"{bound.over} not measured at this N"
-            verdicts.append(
-                Verdict(bound, "missing", None, f"{name}: not judged in this run ({why})")
+            why = (
+                f"{bound.backend} not run"
+                if row is None
+                else f"{bound.over} not measured at this N"
             )
+            lost = {bound.backend if row is None else bound.over} & required
+            if lost and bound.kind != "target":
+                message = (
+                    f"{name}: bound {bound.text} not judged: {why}, and "
+                    f"{' and '.join(sorted(lost))} must be measured here (CI): see the "
+                    "run's failed or skipped benchmarks for why it is missing"
+                )
+                verdicts.append(Verdict(bound, "FAIL", None, message))
+            else:
+                verdicts.append(
+                    Verdict(bound, "missing", None, f"{name}: not judged in this run ({why})")
+                )
             continue
         if bound.kind in PER_CORE:
             if row.cores is None:
@@ -242,6 +296,12 @@ def main(argv=None):
         "run", help="a pytest-benchmark JSON file (--benchmark-json or .benchmarks/...)"
     )
     parser.add_argument("--config", default="pyproject.toml", help="where the bounds are")
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="fail a bound whose benchmark is missing, as under CI=true: every CPU backend "
+        "must have been measured (nbody_bench.required)",
+    )
     args = parser.parse_args(argv)
     try:
         rows = rows_from(load_run(args.run)["benchmarks"])
@@ -249,22 +309,37 @@ def main(argv=None):
     except (ResultsError, GateConfigError) as exc:
         print(f"gate: {exc}", file=sys.stderr)
         return 2
-    verdicts = evaluate(rows, thresholds)
+    required = required_backends(args.ci or under_ci(), gpu=_gpu_in(rows))
+    verdicts = evaluate(rows, thresholds, required)
     print(format_table(rows, verdicts))
     print("\n".join(report(verdicts)))
     return 1 if any(v.failed for v in verdicts) else 0
 
 
+def _build_of(rows):
+    """The build a run was made on, as bounds by build read it."""
+    builds = {r.build for r in rows}
+    return "native" if builds == {"native"} else "portable"
+
+
+def _gpu_in(rows):
+    """Whether the run was made with a GPU: judged from the run, not from this machine."""
+    return any(r.workload.startswith("gpu-") for r in rows)
+
+
 def confirm(verdicts, remeasure):
-    """Each broken bound measured again with its two sides alternating, kept broken only if
-    the re-measurement's whole 95% interval breaks it too.
+    """Each broken bound measured again with its two sides alternating, and passed only if
+    the re-measurement's whole 95% interval is within the bound.
 
     The suite times each side of a ratio as its own benchmark, seconds or minutes apart,
     and on a shared machine a burst of interference can slow every round of one of them
     by 1.3-1.9x, more than most bounds' margins. remeasure(verdict) returns the bound's
     speedup measured again (an nbody_bench.paired.Interval, both sides in alternating
-    blocks, so a burst hits both); a verdict it does not confirm becomes "retried", which
-    does not fail the gate, and says both measurements.
+    blocks, so a burst hits both). A bound sits well clear of what it guards (at least
+    1.15 times below the worst figure on record), so a backend that is as fast as it was
+    clears it with its whole interval; an interval that only reaches the bound shows
+    nothing, and the bound stays broken. A verdict the re-measurement clears becomes
+    "retried", which does not fail the gate, and says both measurements.
     """
     confirmed = []
     for v in verdicts:
@@ -275,9 +350,9 @@ def confirm(verdicts, remeasure):
         row_cores = v.cores
         low, high = (_per_core(v.bound, x, row_cores) for x in (again.low, again.high))
         median = _per_core(v.bound, again.median, row_cores)
-        broken = low > v.bound.value if v.bound.upper else high < v.bound.value
+        cleared = high <= v.bound.value if v.bound.upper else low >= v.bound.value
         what = f"re-measured with both sides alternating: {median:.3g} [{low:.3g}, {high:.3g}]"
-        if broken:
+        if not cleared:
             confirmed.append(replace(v, message=f"{v.message}; {what}, confirmed"))
         else:
             message = f"{v.message}; {what}, within the bound: noise in the first measurement"

@@ -38,6 +38,7 @@ PARALLEL_TWINS = {
 # N^2 interactions a call (the tiled kernel computes every pair twice, once for each body).
 FLOPS_PER_INTERACTION = 20
 REQUIRED = ("workload", "kind", "backend", "n", "calls")
+BUILDS = ("native", "portable")  # kernels.registry.build()
 STATISTICS = ("min", "median")  # what the suite reads of pytest-benchmark's stats
 
 
@@ -55,6 +56,7 @@ class Row:
     min: float  # seconds per timed run: the fastest round
     median: float  # seconds per timed run: the middle round
     cores: int | None = None  # usable cores when it ran (None in runs saved before 0.2)
+    build: str | None = None  # "native" or "portable" (kernels.registry.build()), if recorded
     cluster: str | None = None  # the dask backend's cluster: kind, address, workers
     # A checked-call benchmark's cost over the unchecked kernel, measured with the two
     # alternating (nbody_bench.paired): (median, low, high) seconds a call, 95% interval.
@@ -133,6 +135,7 @@ def rows_from(benchmarks):
                 min=float(entry["stats"]["min"]),
                 median=float(entry["stats"]["median"]),
                 cores=int(info["cores"]) if "cores" in info else None,
+                build=info.get("build") if info.get("build") in BUILDS else None,
                 cluster=_cluster(info.get("cluster")),
                 checked_cost=_interval(info.get("checked_cost")),
                 fp64_peak=_positive_or_none(info.get("fp64_peak")),
@@ -181,7 +184,10 @@ def baseline_for(rows, row, over=BASELINE):
             return r, False
     if not same_kind:
         return None, False
-    best = max(same_kind, key=lambda r: r.n)
+    largest = max(r.n for r in same_kind)
+    candidates = [r for r in same_kind if r.n == largest]
+    # At the same N, the workload this one extends ("lecture" for "lecture-whole-run").
+    best = next((r for r in candidates if row.workload.startswith(r.workload)), candidates[0])
     return best, best.n != row.n
 
 

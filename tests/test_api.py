@@ -57,6 +57,17 @@ def test_compiled_backends_present_wherever_their_toolchain_is():
     assert not missing, f"backends unavailable although they should work here: {reasons}"
 
 
+def test_the_static_traits_are_what_each_backend_module_has(backend):
+    """kernels.registry.WHOLE_RUN decides which whole-run benchmarks the suite generates
+    without importing a backend: it must say what the loaded backend has."""
+    if backend in kernels.BACKENDS:
+        has = kernels.get(backend).integrate is not None
+        assert (backend in kernels.registry.WHOLE_RUN) == has, (
+            f"{backend}: {'has' if has else 'has no'} whole-run mode, but WHOLE_RUN says "
+            "otherwise"
+        )
+
+
 def test_get_returns_named_backend(backend):
     found = kernels.get(backend)
     assert found.name == backend

@@ -43,12 +43,12 @@ def test_the_largest_calls_are_collected_last(bench_collect):
     """bench/conftest.py moves tests marked at_scale (N = 1e6 on the GPU) to the end of the
     run, keeping the order of the rest: a --time-budget then cuts them first."""
     done = bench_collect(
-        "--gpu", "--backend=simd-parallel", "-k", "gpu_derivative or test_lecture_workload"
+        "--gpu", "--backend=simd-parallel", "-k", "gpu_derivative or test_whole_run"
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     ids = [line for line in done.stdout.splitlines() if "::" in line]
     at_scale = [i for i, test in enumerate(ids) if test.endswith("[simd-parallel-1000000]")]
-    lecture = [i for i, test in enumerate(ids) if "test_lecture_workload" in test]
+    lecture = [i for i, test in enumerate(ids) if "test_whole_run" in test]
     smaller = [i for i, test in enumerate(ids) if "test_gpu_derivative" in test][:-1]
     assert at_scale == [len(ids) - 1], ids
     assert lecture

@@ -1,6 +1,9 @@
 """The speedup gate and the results it reads, on synthetic pytest-benchmark entries."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,8 @@ from nbody_bench import gate
 from nbody_bench.results import ResultsError, extra_info_of, load_run, rows_from
 from nbody_bench.summary import format_table
 
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = ROOT / "pyproject.toml"
 
 
 def entry(workload, backend, time, n=20, calls=1, kind=None, cores=2, spread=0.1):
@@ -129,7 +133,7 @@ def write(tmp_path, text):
         ),
         (
             "[tool.nbody-bench.gate.lecture]\nnumba = { at-least = 3 }\n",
-            r"lecture.'numba' must be a number or a table with one of min, max, min-per-added",
+            r"lecture.'numba' must be a number, a table with one of min, max, min-per-added",
         ),
         (
             "[tool.nbody-bench.gate.lecture]\nnumba = { max = 0 }\n",
@@ -157,9 +161,10 @@ def test_project_thresholds_are_valid():
     limits = gate.load_thresholds(PYPROJECT, kernels.BACKENDS)
     lecture = {b.backend: b for b in limits.bounds if b.workload == "lecture"}
     assert set(lecture) >= {"numpy", "numba", "cython", "fortran", "multiprocessing"}
-    # The lecture's lesson, it loses to the loop: at most 1x on the 2 cores of CI.
+    # The lecture's lesson, it does not pay: at most 1.1x the loop on the 2 cores of CI
+    # (the lecture measured 0.6-0.8x; AMD Zen 4 up to 0.93x).
     assert lecture["multiprocessing"].upper
-    assert lecture["multiprocessing"].value * 2 <= 1
+    assert lecture["multiprocessing"].value * 2 <= 1.1
     # Goals that some CPUs cannot reach are targets, never bounds.
     assert {(t.workload, t.backend) for t in limits.targets} >= {
         ("lecture-whole-run", "numba"),
@@ -422,7 +427,12 @@ def test_a_broken_bound_stands_only_if_the_alternating_remeasurement_breaks_it_t
     assert kept.failed
     assert "re-measured with both sides alternating: 510 [490, 530], confirmed" in kept.message
 
-    again = Interval(640.0, 590.0, 700.0, 0.95)  # the interval reaches the bound: noise
+    again = Interval(640.0, 590.0, 700.0, 0.95)  # reaches over the bound: not cleared
+    touching = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
+    assert touching.failed
+    assert "640 [590, 700], confirmed" in touching.message
+
+    again = Interval(640.0, 610.0, 700.0, 0.95)  # the whole interval clears it: noise
     retried = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
     assert retried.status == "retried"
     assert not retried.failed
@@ -443,3 +453,97 @@ def test_a_per_core_bound_is_remeasured_per_added_core():
     (again,) = gate.confirm([verdict], lambda v: Interval(1.8, 1.7, 1.9, 0.95))
     assert again.status == "retried"
     assert again.measured == pytest.approx(0.8)  # (1.8 - 1) / (2 - 1)
+
+
+def test_a_missing_bound_fails_where_its_backend_is_required():
+    """A backend that stopped building leaves its benchmarks out of the run: under CI that
+    fails the bound (nbody_bench.required), elsewhere it is only not judged."""
+    run = [e for e in RUN if e["extra_info"].get("backend") != "numba"]
+    limits = thresholds({"lecture": {"numba": 100, "numpy": 20}}, targets={"lecture": {"numba": 1}})
+    relaxed = gate.evaluate(rows_from(run), limits)
+    assert [v.status for v in relaxed if v.backend == "numba"] == ["missing", "missing"]
+    assert not any(v.failed for v in relaxed)
+    strict = gate.evaluate(rows_from(run), limits, required=frozenset({"python", "numba"}))
+    (lost, target) = [v for v in strict if v.backend == "numba"]
+    assert lost.failed
+    assert "numba not run, and numba must be measured here (CI)" in lost.message
+    assert target.status == "missing"  # a target never fails a run
+    assert verdict_of(strict, "lecture", "numpy").status == "pass"
+    assert "gate: FAILED: 1 of 2 bounds broken" in gate.report(strict)[-1]
+
+
+def test_the_gate_cli_under_ci_fails_on_a_lost_backend(tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"benchmarks": [e for e in RUN if "numba" not in e["name"]]}))
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.nbody-bench.gate]\nlecture = { numba = 100, numpy = 20 }\n')
+    monkeypatch.delenv("CI", raising=False)
+    assert gate.main([str(run), "--config", str(config)]) == 0
+    assert gate.main([str(run), "--config", str(config), "--ci"]) == 1
+    monkeypatch.setenv("CI", "true")
+    assert gate.main([str(run), "--config", str(config)]) == 1
+    assert "lecture/numba: bound >= 100x not judged: numba not run" in capsys.readouterr().out
+
+
+def test_the_gate_confirms_a_planted_slow_down_end_to_end(tmp_path):
+    """The suite's own gate on a tiny selection, numba made 3x slower (--slow-down): the
+    bound numba/c-reference at N = 1000 (0.5) breaks, the confirm step re-measures both
+    sides alternating (bench/conftest.py's remeasurer, not a stand-in) and keeps it
+    broken, and the run fails."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env.pop("CI", None)  # the bounds of backends left out of the selection stay unjudged
+    pair = ("numba", "c-reference")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider"),
+            *("--benchmark-only", "--gate", "--slow-down=numba=3"),
+            *(f"{ROOT}/bench/test_derivative.py::test_derivative[{b}-1000]" for b in pair),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = done.stdout
+    assert done.returncode == 1, out[-3000:] + done.stderr[-2000:]
+    assert "2 passed" in out, out[-3000:]
+    (line,) = [x for x in out.splitlines() if x.startswith("gate FAIL: derivative-n1000/numba")]
+    assert "re-measured with both sides alternating" in line and line.endswith("confirmed"), line
+    assert "gate: FAILED: 1 of 1 bounds broken" in out, out[-3000:]
+
+
+def test_a_bound_by_build_judges_each_build_by_its_own_number(tmp_path):
+    config = tmp_path / "pyproject.toml"
+    config.write_text(
+        "[tool.nbody-bench.gate]\n"
+        '"derivative-n1000" = { "numba/python" = { native = 900, portable = 500 } }\n'
+    )
+    limits = gate.load_thresholds(config)
+    assert [(b.build, b.value) for b in limits.bounds] == [("native", 900), ("portable", 500)]
+
+    def run(build):
+        entries = [dict(e, extra_info={**e["extra_info"], "build": build}) for e in RUN[3:5]]
+        return gate.evaluate(rows_from(entries), limits)  # numba 1000x python
+
+    (native,) = run("native")
+    assert native.status == "pass" and native.bound.build == "native"
+    assert "bound >= 900x (native build)" in native.message
+    (portable,) = run("portable")
+    assert portable.bound.build == "portable"
+    (unrecorded,) = gate.evaluate(rows_from(RUN[3:5]), limits)
+    assert unrecorded.bound.build == "portable"  # the lower bound, where no build is said
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{ native = 900 }", "a bound by build needs both native and portable"),
+        ("{ native = 900, portable = -1 }", "must be a positive number"),
+    ],
+)
+def test_a_bad_bound_by_build_says_what_is_wrong(tmp_path, value, message):
+    config = tmp_path / "pyproject.toml"
+    config.write_text(f'[tool.nbody-bench.gate]\nlecture = {{ numba = {value} }}\n')
+    with pytest.raises(gate.GateConfigError, match=message):
+        gate.load_thresholds(config)

@@ -143,13 +143,28 @@ def test_the_fp64_peak_comes_from_the_clock_or_else_the_datasheet(simulated):
 def test_without_a_gpu_each_says_why_and_how_to_fix_it(monkeypatch):
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         pytest.skip("this process runs the CUDA simulator")
-    for name, fix in (("cuda", "NUMBA_ENABLE_CUDASIM=1"), ("cupy", "cupy-cuda")):
+    # Each cause has its own fix: the package to install where it is missing; where it is
+    # installed and no GPU answers, the GPU (and, for cuda, the simulator for tests).
+    fixes = {
+        "cuda": {
+            "not installed": "pip install '.[cuda]'",
+            "no CUDA GPU here": "NUMBA_ENABLE_CUDASIM=1",
+        },
+        "cupy": {
+            "not installed": "pip install cupy-cuda12x or cupy-cuda13x",
+            "no CUDA GPU here": "run on a machine with an NVIDIA GPU",
+        },
+    }
+    for name, by_cause in fixes.items():
         try:
             kernels.get(name)
         except kernels.BackendUnavailable as exc:
             message = str(exc)
-            assert "fix:" in message
-            assert fix in message or "no CUDA GPU" in message, message
+            causes = [cause for cause in by_cause if cause in message]
+            assert len(causes) == 1, f"{name}: names no known cause, or two: {message}"
+            _, _, fix = message.partition("fix:")
+            wanted = by_cause[causes[0]]
+            assert wanted in fix, f"{name}: {causes[0]}, but its fix lacks {wanted!r}: {message}"
         else:
             pytest.skip(f"{name} runs here: a GPU is present")
 

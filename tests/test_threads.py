@@ -78,33 +78,30 @@ def test_concurrent_runs_match_sequential_ones(backend):
 
 
 @pytest.mark.parametrize("n", [300, 600])
-def test_the_numba_parallel_kernel_is_correct_under_threads(n):
+def test_the_numba_parallel_kernel_is_correct_under_threads(n, needs):
     """numba-parallel's thread pool must not be entered twice at once (its default
     threading layer aborts the process when it is), nor mix the callers' accumulators."""
-    try:
-        derivatives = kernels.get("numba-parallel").derivatives
-    except kernels.BackendUnavailable as exc:
-        pytest.skip(str(exc))
+    derivatives = needs("numba-parallel").derivatives
     state = kernels.initial_conditions(n, seed=1)
     expected = derivatives(*state)[1]
     for acc in run_threads(lambda k: derivatives(*state)[1]):
         assert_same(acc, expected, f"numba-parallel at N = {n}")
 
 
-def test_numba_parallel_under_threads_without_openmp_or_tbb():
+def test_numba_parallel_under_threads_without_openmp_or_tbb(needs):
     """Numba's fallback threading layer, workqueue, is what a machine without OpenMP or
     TBB gets; it aborts the process if two threads enter it at once."""
-    try:
-        kernels.get("numba-parallel")
-    except kernels.BackendUnavailable as exc:
-        pytest.skip(str(exc))
+    needs("numba-parallel")
     env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
     test = f"{__file__}::test_the_numba_parallel_kernel_is_correct_under_threads"
+    # --ci: the inner run fails, rather than skips, if numba-parallel cannot load there;
+    # and its two tests must both have passed (a skip would end it with status 0 too).
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ci", "-rA", test],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.count("PASSED") == 2, done.stdout[-2000:]

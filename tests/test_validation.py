@@ -125,10 +125,9 @@ def test_collision_during_run_names_bodies_and_time(backend):
         kernels.run_rk2(*head_on_collision(), tend=2.0, tframe=0.5, dt=0.25, backend=backend)
 
 
-@pytest.mark.parametrize("name", ["numba", "cython", "fortran"])
-def test_collision_in_whole_run_names_bodies_and_time(name):
-    if name not in kernels.available():
-        pytest.skip(f"{name} is not available here")
+@pytest.mark.parametrize("backend", ["numba", "cython", "fortran"], indirect=True)
+def test_collision_in_whole_run_names_bodies_and_time(backend):
+    name = backend
     with pytest.raises(FloatingPointError, match=r"bodies 0 and 1 collided at t = 1\b"):
         kernels.run_rk2(
             *head_on_collision(), tend=2.0, tframe=0.5, dt=0.25, backend=name, whole_run=True
