@@ -21,6 +21,7 @@ def under_ci():
     """CI=true, as nbody_bench.required reads it (which nox's environment cannot import)."""
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
+
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests"]

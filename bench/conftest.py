@@ -6,8 +6,12 @@ outside the timing. BLAS and OpenMP pools are pinned to one thread for the whole
 (threadpoolctl), so a timing does not depend on what else the machine runs.
 """
 
+import fcntl
 import functools
+import hashlib
 import math
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from kernels.integrate import schedule
 from kernels.multiprocessing import usable_cores
 from nbody_bench import reference
 from nbody_bench.ab_worker import slowed_down
+from nbody_bench.budget import rounds_for
 from nbody_bench.gate import (
     GateConfigError,
     benchmarks_judged,
@@ -187,6 +192,13 @@ def _slow_downs(options):
 # -- inputs and references ---------------------------------------------------------------
 
 
+# The extended-precision sums from N = 1000 (seconds each, 40 at N = 10000), kept between
+# runs of one checkout: `./dev gate` after `./dev test` (CI) and every xdist worker read
+# the file the first of them wrote. Keyed by the bodies and by the code that sums them.
+REFERENCE_CACHE = Path(__file__).resolve().parents[1] / "build" / "reference"
+CACHED_FROM = 1000
+
+
 @functools.cache
 def reference_accelerations(n):
     """Direct sum for `bodies(n)` in extended precision (nbody_bench.reference): the
@@ -194,7 +206,25 @@ def reference_accelerations(n):
     if not reference.EXTENDED:
         pytest.skip("long double is no wider than float64 here: no higher-precision reference")
     pos, _, mass = bodies(n)
-    return reference.direct_sum(pos, mass)
+    if n < CACHED_FROM:
+        return reference.direct_sum(pos, mass)
+    key = hashlib.sha256(pos.tobytes() + mass.tobytes())
+    key.update(Path(reference.__file__).read_bytes())
+    path = REFERENCE_CACHE / f"direct-sum-n{n}-{key.hexdigest()[:16]}.npz"
+    REFERENCE_CACHE.mkdir(parents=True, exist_ok=True)
+    # One process sums, the others (xdist's workers) wait for its file rather than sum too.
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with np.load(path) as stored:
+                return stored["exact"], stored["magnitude"]
+        except (OSError, KeyError, ValueError):
+            pass  # not there yet, or unreadable: summed again, and written whole
+        exact, magnitude = reference.direct_sum(pos, mass)
+        with tempfile.NamedTemporaryFile(dir=REFERENCE_CACHE, suffix=".npz", delete=False) as f:
+            np.savez(f, exact=exact, magnitude=magnitude)
+        os.replace(f.name, path)  # atomic: a reader sees the whole file or none
+    return exact, magnitude
 
 
 # Bodies checked at N = 20000, where the extended-precision sum over all of them would
@@ -381,6 +411,19 @@ def benchmarking(benchmark):
     return benchmark.enabled
 
 
+def call_seconds(fn, *args, **kwargs):
+    """(fn's result, its seconds): the untimed checking call, whose time decides the
+    rounds of a slow one (`timed(first=...)`)."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+@pytest.fixture(scope="session")
+def untimed():
+    return call_seconds
+
+
 @pytest.fixture
 def time_left(request):
     """`time_left()`: the seconds left of --time-budget (infinite without one)."""
@@ -411,13 +454,18 @@ def measured(request):
 
 @pytest.fixture
 def timed(benchmark, request):
-    """`timed(workload=, kind=, backend=, n=, calls=, rounds=None)(fn, *args, **kwargs)` times
-    the call with pytest-benchmark, labelled for the summary and the gate, and returns its
-    result. `rounds`: exactly that many timed calls, uncalibrated (nbody_bench.budget, for
-    calls of seconds); None: pytest-benchmark's calibrated rounds."""
+    """`timed(workload=, kind=, backend=, n=, calls=, rounds=None, first=None)(fn, *args,
+    **kwargs)` times the call with pytest-benchmark, labelled for the summary and the gate,
+    and returns its result. `rounds`: exactly that many timed calls, uncalibrated
+    (nbody_bench.budget, for calls of seconds); None: pytest-benchmark's calibrated rounds,
+    or, given `first` (the seconds of the untimed checking call), counted rounds for a call
+    of SLOW_CALL or more."""
     slow_downs = request.config.stash[_SLOW_DOWN]
 
-    def label(*, workload, kind, backend, n, calls, rounds=None):
+    def label(*, workload, kind, backend, n, calls, rounds=None, first=None):
+        if rounds is None and first is not None:
+            rounds = rounds_for(first, round_seconds=math.inf)
+
         def run(fn, *args, **kwargs):
             benchmark.group = workload
             benchmark.extra_info.update(

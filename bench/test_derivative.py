@@ -60,8 +60,8 @@ def matrix(sizes, keep=timed_at):
 
 @pytest.mark.workload(lambda p: f"derivative-n{p['n']}")
 @pytest.mark.parametrize(("backend", "n"), matrix(SIZES), indirect=["backend"])
-def test_derivative(timed, benchmarking, backend, n, state_of, accelerations_match):
-    check_then_time(timed, benchmarking, backend, *state_of(n), accelerations_match)
+def test_derivative(timed, untimed, benchmarking, backend, n, state_of, accelerations_match):
+    check_then_time(timed, untimed, benchmarking, backend, *state_of(n), accelerations_match)
 
 
 # The checked call at the sizes where its cost can show: a fixed cost per call, which
@@ -80,7 +80,7 @@ PAIRED_UNDER = 0.02  # seconds a call
 @pytest.mark.workload(lambda p: f"checked-n{p['n']}")
 @pytest.mark.parametrize(("backend", "n"), matrix(CHECKED_SIZES), indirect=["backend"])
 def test_checked_derivative(
-    timed, benchmark, benchmarking, backend, n, state_of, accelerations_match
+    timed, untimed, benchmark, benchmarking, backend, n, state_of, accelerations_match
 ):
     """The public derivatives() on the same bodies as test_derivative (read-only float64
     arrays, as a user's loop passes them), checked, then timed; then its cost over the
@@ -93,9 +93,12 @@ def test_checked_derivative(
         accelerations_match(dvdt, n)
         np.testing.assert_array_equal(dpdt, vel)
 
-    if benchmarking:
-        check(chosen.derivatives(pos, vel, mass))  # untimed: compiles (Numba), starts pools
+    first = None
+    if benchmarking:  # untimed: compiles (Numba), starts pools
+        result, first = untimed(chosen.derivatives, pos, vel, mass)
+        check(result)
     label = {"workload": f"checked-n{n}", "kind": "checked", "backend": backend, "n": n, "calls": 1}
+    label["first"] = first
     check(timed(**label)(chosen.derivatives, pos, vel, mass))
     if benchmark.stats is None or benchmark.stats.stats.min > PAIRED_UNDER:
         return
@@ -111,7 +114,7 @@ def test_checked_derivative(
     }
 
 
-def check_then_time(timed, benchmarking, backend, pos, vel, mass, check):
+def check_then_time(timed, untimed, benchmarking, backend, pos, vel, mass, check):
     """One untimed call, checked by check(acc, n), which also compiles (Numba) and starts
     pools (multiprocessing); then the timed calls into a cleared buffer, checked again.
     Not timing (`benchmarking` False), the one call is checked."""
@@ -119,8 +122,9 @@ def check_then_time(timed, benchmarking, backend, pos, vel, mass, check):
     state = np.stack((pos, vel))
     rate = np.full_like(state, np.nan)
     derivatives_into = kernels.get(backend).derivatives_into
+    first = None
     if benchmarking:
-        derivatives_into(state, mass, rate)
+        _, first = untimed(derivatives_into, state, mass, rate)
         check(rate[1], n)
         np.testing.assert_array_equal(rate[0], vel)
         rate[:] = np.nan
@@ -130,6 +134,7 @@ def check_then_time(timed, benchmarking, backend, pos, vel, mass, check):
         "backend": backend,
         "n": n,
         "calls": 1,
+        "first": first,
     }
     timed(**label)(derivatives_into, state, mass, rate)
     check(rate[1], n)
@@ -146,10 +151,11 @@ AT_SCALE = ("c-reference", "numba", "numba-parallel", "simd", "simd-parallel", "
 @pytest.mark.workload(lambda p: f"derivative-n{LARGE_N}")
 @pytest.mark.parametrize("backend", AT_SCALE, indirect=True)
 def test_derivative_at_scale(
-    timed, benchmarking, backend, state_of, accelerations_near_reference
+    timed, untimed, benchmarking, backend, state_of, accelerations_near_reference
 ):
     n = LARGE_N
-    check_then_time(timed, benchmarking, backend, *state_of(n), accelerations_near_reference)
+    check = accelerations_near_reference
+    check_then_time(timed, untimed, benchmarking, backend, *state_of(n), check)
 
 
 # A few steps of the whole run at the sizes where the pair arithmetic decides: the same
@@ -198,7 +204,7 @@ def runs_whole_at(backend, n):
 
 @pytest.mark.workload(lambda p: f"run-n{p['n']}")
 @pytest.mark.parametrize(("backend", "n"), matrix(RUN_SIZES, runs_whole_at), indirect=["backend"])
-def test_whole_run(timed, benchmarking, backend, n, state_of, acceleration_bound):
+def test_whole_run(timed, untimed, benchmarking, backend, n, state_of, acceleration_bound):
     pos, vel, mass = state_of(n)
     run = {**RUN, "whole_run": True, "backend": backend}
     expected, tolerance = run_reference(n, state_of, acceleration_bound)
@@ -210,9 +216,12 @@ def test_whole_run(timed, benchmarking, backend, n, state_of, acceleration_bound
             "times the tolerance"
         )
 
+    first = None
     if benchmarking:
-        check(kernels.run_rk2(pos, vel, mass, **run))
+        frames, first = untimed(kernels.run_rk2, pos, vel, mass, **run)
+        check(frames)
     label = {"workload": f"run-n{n}", "kind": "run", "backend": backend, "n": n, "calls": 4}
+    label["first"] = first
     check(timed(**label)(kernels.run_rk2, pos, vel, mass, **run))
 
 
@@ -225,11 +234,14 @@ UNTOUCHED_N = 100
 # Only Pythran compiles the lecture's loop unchanged; the baseline runs beside it.
 @pytest.mark.workload(lambda p: f"untouched-n{UNTOUCHED_N}")
 @pytest.mark.parametrize("backend", ["python", "pythran"], indirect=True)
-def test_untouched_loop(timed, benchmarking, backend, state_of, accelerations_match):
+def test_untouched_loop(timed, untimed, benchmarking, backend, state_of, accelerations_match):
     module = importlib.import_module(f"kernels.{backend}")
     loop = module.accelerations if backend == "python" else module.lecture_accelerations
     pos, _, mass = state_of(UNTOUCHED_N)
+    first = None
     if benchmarking:
-        accelerations_match(loop(pos, mass), UNTOUCHED_N)
+        acc, first = untimed(loop, pos, mass)
+        accelerations_match(acc, UNTOUCHED_N)
     label = {"workload": f"untouched-n{UNTOUCHED_N}", "kind": "untouched", "backend": backend}
+    label["first"] = first
     accelerations_match(timed(**label, n=UNTOUCHED_N, calls=1)(loop, pos, mass), UNTOUCHED_N)

@@ -11,6 +11,16 @@ Memory: as in the NumPy backend, rows go in blocks (`kernels.numpy.block_rows`),
 `lax.map` over blocks of rows, so the temporaries stay near 256 MB at any n (2 GiB on a
 GPU, where each step of the map costs launches: at N = 1e6, 26 rows a step, not 3). The
 whole-run mode is the entire RK2 run as one jitted loop: no Python between steps.
+
+Small calls on a busy machine: JAX's CPU client dispatches each computation to a thread
+of its own and the caller waits for it, so every call pays for that thread being
+scheduled. With the other core of a 2-vCPU machine busy, the lecture's 2000 calls took
+2.3-4x as long as on an idle one (180-390 ms against 78-98 ms), where NumPy's and the
+compiled backends' calls, made on the caller's thread, moved by at most 1.9x; with
+`jax_cpu_enable_async_dispatch` off (JAX_CPU_ENABLE_ASYNC_DISPATCH=false), which runs a
+computation on the calling thread, busy and idle both took 74 ms (docs/calibration.md,
+"JAX's dispatches"). That flag is process-wide and read once, when JAX makes its CPU
+client, so this module leaves it as the user's process has it.
 """
 
 from functools import partial

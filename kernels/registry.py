@@ -73,6 +73,10 @@ WHOLE_RUN = frozenset(
     {"numba", "cython", "fortran", "c-reference", "simd", "simd-parallel", "pythran", "jax", "cuda"}
 )
 
+# Those whose derivative is also a C function (`KERNEL`, Backend.kernel), which the checked
+# call runs from C: the compiled serial backends.
+C_KERNEL = frozenset({"c-reference", "simd", "cython", "fortran", "numba"})
+
 _loaded: dict[str, Backend | BackendUnavailable] = {}
 _discovered: dict[str, plugins.Plugin] | None = None
 

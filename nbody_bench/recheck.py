@@ -7,10 +7,16 @@ again, against that run's own build, before the compare fails.
 machine (pytest-benchmark's --benchmark-compare). Each benchmark there was timed alone,
 seconds or minutes apart from its counterpart, and a burst of interference on a shared
 machine slows every round of one benchmark by 1.3-1.9x: a fixed threshold on that
-comparison either cries wolf or misses a real 20%. So the comparison only nominates:
-every benchmark whose fastest round is more than `threshold` slower than in the previous
-run is measured again with the A/B check (`nbody_bench.ab`), the previous run's commit
-against the working tree, alternating, and fails the compare only if A/B flags it.
+comparison either cries wolf or misses a real 20%. So the comparison only nominates, and
+by each benchmark's own noise on record: its fastest round is set against the median of
+its last saved runs (up to HISTORY), and it is nominated where it is slower by more than
+`threshold` and by more than that benchmark's interquartile fence, Q3 + 1.5 IQR of how far
+its earlier runs lay from the same median (as rustc-perf judges its runs; with fewer than
+FENCE_FROM earlier runs, `threshold` alone). A benchmark whose runs swing by 50% is not
+nominated for a 20% move, one that repeats within 2% is. The nominees are measured again
+with the A/B check (`nbody_bench.ab`), the previous run's commit against the working
+tree, alternating, and fail the compare only if A/B flags them; the pooled backends'
+nominees run on one worker a side, as each holds a pool of its own on every core.
 
 Where the previous run's build cannot be had (it ran on uncommitted changes, or its
 commit is gone), the suspect is timed again here, on this build, and compared with every
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,15 +37,39 @@ from . import ab
 from .history import saved_runs
 from .results import ResultsError, load_run
 
+HISTORY = 8  # earlier runs a benchmark is set against
+FENCE_FROM = 4  # earlier runs needed for a fence of the benchmark's own
+# Backends that run on a pool of processes or a cluster: one A/B worker a side, since each
+# worker's pool takes every core.
+POOLED = {"multiprocessing", "multiprocessing-shared", "dask"}
 
-def suspects(previous, latest, threshold):
-    """(benchmark id, slow-down) for each benchmark of both runs slower by > threshold."""
-    before = {(r.workload, r.backend): r.time for r in previous.rows}
+
+def fence(times):
+    """How far above their median a benchmark's runs may lie from noise alone: the upper
+    interquartile fence, Q3 + 1.5 IQR, of the runs' relative distances from the median.
+    None with fewer than FENCE_FROM runs."""
+    if len(times) < FENCE_FROM:
+        return None
+    middle = statistics.median(times)
+    distances = sorted(t / middle - 1 for t in times)
+    q1, _, q3 = statistics.quantiles(distances, n=4, method="inclusive")
+    return q3 + 1.5 * (q3 - q1)
+
+
+def suspects(runs, latest, threshold):
+    """(benchmark id, slow-down, fence or None) for each benchmark of `latest` slower than
+    the median of its earlier `runs` (the last HISTORY of them) by more than `threshold`
+    and than its own fence."""
     found = []
     for row in latest.rows:
-        old = before.get((row.workload, row.backend))
-        if old is not None and row.time / old - 1 > threshold:
-            found.append((f"{row.workload}[{row.backend}]", row.time / old - 1))
+        name = f"{row.workload}[{row.backend}]"
+        earlier = history_of(runs[-HISTORY:], name)
+        if not earlier:
+            continue
+        slower = row.time / statistics.median(earlier) - 1
+        noise = fence(earlier)
+        if slower > threshold and (noise is None or slower > noise):
+            found.append((name, slower, noise))
     return found
 
 
@@ -91,38 +122,55 @@ def recheck(storage, threshold, portable, ab_threshold, out=None):
         print(f"recheck: one saved run in {machine}: nothing to compare with yet", file=out)
         return 0
     previous, latest = runs[-2], runs[-1]
-    nominated = suspects(previous, latest, threshold)
+    earlier = runs[:-1]
+    nominated = suspects(earlier, latest, threshold)
+    against = f"the median of the last {min(len(earlier), HISTORY)} saved run(s)"
     if not nominated:
         print(
-            f"recheck: no benchmark is more than {threshold:.0%} slower than in run "
-            f"{previous.label}: nothing to measure again",
+            f"recheck: no benchmark is more than {threshold:.0%} and its own noise slower "
+            f"than {against}: nothing to measure again",
             file=out,
         )
         return 0
+
+    def said(benchmark, slower, noise):
+        fenced = "" if noise is None else f", its fence +{noise:.0%}"
+        return f"{benchmark} (+{slower:.0%}{fenced})"
+
     print(
-        f"recheck: {len(nominated)} benchmark(s) more than {threshold:.0%} slower than in run "
-        f"{previous.label}, measured again: " + ", ".join(f"{b} (+{s:.0%})" for b, s in nominated),
+        f"recheck: {len(nominated)} benchmark(s) more than {threshold:.0%} and their own noise "
+        f"slower than {against}, measured again: " + ", ".join(said(*n) for n in nominated),
         file=out,
     )
-    ids = [b for b, _ in nominated]
+    ids = [b for b, _, _ in nominated]
     slow_downs = slow_downs_of(latest)
     if not previous.dirty and previous.commit != "unknown":
-        args = argparse.Namespace(
-            base=previous.commit,
-            head=None,
-            repo=None,
-            portable=portable,
-            k="",
-            benchmark=ids,
-            threshold=ab_threshold,
-            pairs=26,
-            processes=4,
-            block=0.02,
-            budget=ab.BUDGET,
-            slow_down=slow_downs,
-        )
+
+        def ab_of(benchmarks, processes):
+            args = argparse.Namespace(
+                base=previous.commit,
+                head=None,
+                repo=None,
+                portable=portable,
+                k="",
+                benchmark=benchmarks,
+                threshold=ab_threshold,
+                pairs=26,
+                processes=processes,
+                block=0.02,
+                budget=ab.BUDGET,
+                slow_down=slow_downs,
+            )
+            return ab.run(args)
+
+        pooled = [b for b in ids if b[:-1].split("[")[1] in POOLED]
+        others = [b for b in ids if b not in pooled]
         try:
-            verdicts, base, head = ab.run(args)
+            verdicts = []
+            for benchmarks, processes in ((others, 4), (pooled, 1)):
+                if benchmarks:
+                    found, base, head = ab_of(benchmarks, processes)
+                    verdicts += found
         except ab.ABError as exc:
             print(f"recheck: A/B against run {previous.label} failed ({exc})", file=out)
         else:

@@ -16,9 +16,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import kernels
-from kernels.registry import GPU
-
 TRUE = {"1", "true", "yes", "on"}
 
 
@@ -41,12 +38,17 @@ def required_backends(ci, gpu=None):
     backend, and the GPU backends where a GPU is present (`gpu`: None asks the driver)."""
     if not ci:
         return frozenset()
+    import kernels  # here, not at import: the gate re-judges saved runs without a build
+    from kernels.registry import GPU
+
     gpu = gpu_present() if gpu is None else gpu
     return frozenset(name for name in kernels.BACKENDS if gpu or name not in GPU)
 
 
 def why_required(name):
     """The sentence a required backend's failure ends with."""
+    from kernels.registry import GPU
+
     kind = "a GPU backend on a machine with a GPU" if name in GPU else "a CPU backend"
     return (
         f"{name} is required under CI ({kind}), so it fails here rather than being skipped; "

@@ -37,6 +37,7 @@ from kernels.multiprocessing import close_pool, usable_cores
 from nbody_bench import notebook
 from nbody_bench.animation import animate
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
+from nbody_bench.trial import LECTURE_CLAIMS
 
 TEND, ROUNDS = notebook.sizes()
 TFRAME, DT = 0.01, 0.001
@@ -180,7 +181,7 @@ print(
 for name in kernels.available():
     if name not in times and name != "dask":
         times[name] = notebook.time_run(lambda name=name: lecture_run(name), ROUNDS)
-notebook.table(times, claims={"numpy": 20, "cython": 100, "fortran": 600})
+notebook.table(times, claims=LECTURE_CLAIMS)
 
 # %%
 # The worker processes of the two multiprocessing backends, no longer needed.

@@ -6,12 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import kernels
 from nbody_bench import ab, bisect
+from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.paired import Paired
-from nbody_bench.workloads import workload
+from nbody_bench.workloads import bodies, workload
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ab.default_benchmarks()
@@ -222,14 +224,37 @@ def test_bad_input_says_what_is_wrong(capsys):
         "gpu-n20",
     ],
 )
-def test_workloads_run_what_their_ids_say(name):
-    """Every workload id the suite records, so the compare's second look can measure it."""
+def test_workloads_run_what_their_ids_say(name, assert_direct_sum):
+    """Every workload id the suite records, so the compare's second look can measure it:
+    each call gives the answer of the work its id names."""
     fn = workload(name, "cython")
     result = fn()
     if name.startswith(("lecture", "run")):
-        assert result.shape[1:] == ((20, 3) if name.startswith("lecture") else (30, 3))
-    elif name.startswith("checked"):
-        assert result[1].shape == (20, 3)
+        # The same run, asked for by hand: the lecture's (20 bodies of seed 0, to t = 1)
+        # through run_rk2, its whole run, or the lecture's own driver; or two steps of 30.
+        lecture = kernels.initial_conditions(20, seed=0)
+        times = {"tend": 1.0, "tframe": 0.01, "dt": 0.001}
+        if name == "lecture-as-written":
+            pos, vel, mass = lecture
+            expected = run_nbody_rk2(pos, vel, **times, derivatives=plugged_in("cython", mass))
+        elif name.startswith("lecture"):
+            whole = name == "lecture-whole-run"
+            expected = kernels.run_rk2(*lecture, **times, backend="cython", whole_run=whole)
+        else:
+            steps = {"tend": 0.002, "tframe": 0.001, "dt": 0.001}
+            expected = kernels.run_rk2(*bodies(30), **steps, backend="cython", whole_run=True)
+        np.testing.assert_array_equal(result, expected)
+    else:
+        pos, vel, mass = bodies(20)
+        if name.startswith("checked"):
+            dpdt, dvdt = result
+        else:  # derivative-nN and gpu-nN write into the rate buffer they were made with
+            assert result is None
+            state, _, rate = fn.args
+            np.testing.assert_array_equal(state, np.stack((pos, vel)))
+            dpdt, dvdt = rate
+        np.testing.assert_array_equal(dpdt, vel)
+        assert_direct_sum(dvdt, pos, mass)
     with pytest.raises(ValueError, match="unknown workload 'derivative-20'"):
         workload("derivative-20", "cython")
 

@@ -63,8 +63,7 @@ def test_the_static_traits_are_what_each_backend_module_has(backend):
     if backend in kernels.BACKENDS:
         has = kernels.get(backend).integrate is not None
         assert (backend in kernels.registry.WHOLE_RUN) == has, (
-            f"{backend}: {'has' if has else 'has no'} whole-run mode, but WHOLE_RUN says "
-            "otherwise"
+            f"{backend}: {'has' if has else 'has no'} whole-run mode, but WHOLE_RUN says otherwise"
         )
 
 

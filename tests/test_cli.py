@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import kernels
 from nbody_bench.cli import main
 
 BACKENDS = ("python", "numpy", "numba", "cython", "fortran", "multiprocessing")
@@ -135,13 +136,15 @@ def test_profile_prints_the_top_functions_by_internal_time(capsys):
     )
 
 
+# Not python and multiprocessing (seconds a run; their Python frames are profiled by the
+# test above), nor dask (4000 calls of 20 bodies through a cluster: a minute of round trips).
+PROFILED = [b for b in kernels.names() if b not in ("python", "multiprocessing", "dask")]
+
+
+@pytest.mark.parametrize("backend", PROFILED, indirect=True)
 def test_profile_shows_where_the_time_goes_for_every_backend(backend, capsys):
     """Compiled kernels are invisible to cProfile on their own; the profile must still
     show the derivative's 2000 calls and its time against the integrator's."""
-    if backend in ("python", "multiprocessing"):
-        pytest.skip(f"{backend}: seconds a run; its Python frames are profiled anyway")
-    if backend == "dask":
-        pytest.skip("dask: 4000 calls of 20 bodies through a cluster are a minute of round trips")
     assert main(["profile", backend, "--top", "5"]) == 0
     out = capsys.readouterr().out
     if backend in COMPILED:  # the kernel's own row, where it is not Python code itself

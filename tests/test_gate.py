@@ -476,7 +476,7 @@ def test_the_gate_cli_under_ci_fails_on_a_lost_backend(tmp_path, capsys, monkeyp
     run = tmp_path / "run.json"
     run.write_text(json.dumps({"benchmarks": [e for e in RUN if "numba" not in e["name"]]}))
     config = tmp_path / "pyproject.toml"
-    config.write_text('[tool.nbody-bench.gate]\nlecture = { numba = 100, numpy = 20 }\n')
+    config.write_text("[tool.nbody-bench.gate]\nlecture = { numba = 100, numpy = 20 }\n")
     monkeypatch.delenv("CI", raising=False)
     assert gate.main([str(run), "--config", str(config)]) == 0
     assert gate.main([str(run), "--config", str(config), "--ci"]) == 1
@@ -527,7 +527,8 @@ def test_a_bound_by_build_judges_each_build_by_its_own_number(tmp_path):
         return gate.evaluate(rows_from(entries), limits)  # numba 1000x python
 
     (native,) = run("native")
-    assert native.status == "pass" and native.bound.build == "native"
+    assert native.status == "pass"
+    assert native.bound.build == "native"
     assert "bound >= 900x (native build)" in native.message
     (portable,) = run("portable")
     assert portable.bound.build == "portable"
@@ -544,6 +545,6 @@ def test_a_bound_by_build_judges_each_build_by_its_own_number(tmp_path):
 )
 def test_a_bad_bound_by_build_says_what_is_wrong(tmp_path, value, message):
     config = tmp_path / "pyproject.toml"
-    config.write_text(f'[tool.nbody-bench.gate]\nlecture = {{ numba = {value} }}\n')
+    config.write_text(f"[tool.nbody-bench.gate]\nlecture = {{ numba = {value} }}\n")
     with pytest.raises(gate.GateConfigError, match=message):
         gate.load_thresholds(config)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels.registry import has_whole_run
 from kernels.integrate import schedule
 from kernels.numpy import accelerations
+from kernels.registry import has_whole_run
 
 
 @pytest.mark.parametrize(

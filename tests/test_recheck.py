@@ -25,9 +25,42 @@ def test_a_benchmark_is_nominated_when_slower_than_the_threshold(tmp_path):
     save(tmp_path, 1, [entry("lecture", "numba", 1.0), entry("lecture", "cython", 1.0)])
     save(tmp_path, 2, [entry("lecture", "numba", 1.2), entry("lecture", "cython", 1.05)])
     previous, latest = recheck.saved_runs(tmp_path)
-    ((name, slowed),) = recheck.suspects(previous, latest, 0.1)
+    ((name, slowed, noise),) = recheck.suspects([previous], latest, 0.1)
     assert name == "lecture[numba]"
     assert slowed == pytest.approx(0.2)
+    assert noise is None  # one earlier run: no fence of its own, the threshold alone
+
+
+def test_each_benchmark_is_nominated_by_its_own_noise_on_record(tmp_path):
+    """A benchmark whose runs swing (jax at 20 bodies: 46-336 ms) is not nominated for a
+    25% move that nominates one whose runs repeat within 2%."""
+    steady = [1.0, 1.01, 0.99, 1.02, 1.0, 0.98]
+    swinging = [1.0, 1.6, 0.9, 2.2, 1.1, 1.4]
+    for k, (a, b) in enumerate(zip(steady, swinging, strict=True)):
+        save(tmp_path, k + 1, [entry("lecture", "numba", a), entry("lecture", "jax", b)])
+    save(tmp_path, 7, [entry("lecture", "numba", 1.25), entry("lecture", "jax", 1.5)])
+    *earlier, latest = recheck.saved_runs(tmp_path)
+    found = {n: (slowed, noise) for n, slowed, noise in recheck.suspects(earlier, latest, 0.1)}
+    assert set(found) == {"lecture[numba]"}
+    slowed, noise = found["lecture[numba]"]
+    assert slowed == pytest.approx(0.25)
+    assert 0 < noise < 0.1
+    assert recheck.fence(swinging) > 0.5
+    assert recheck.fence(steady[:3]) is None  # too few runs for a fence
+
+
+def test_pooled_nominees_run_on_one_worker_a_side(tmp_path, monkeypatch):
+    save(tmp_path, 1, [entry("derivative-n20", "numba", 1e-6), entry("lecture", "dask", 1.0)])
+    save(tmp_path, 2, [entry("derivative-n20", "numba", 2e-6), entry("lecture", "dask", 2.0)])
+    asked = []
+
+    def fake_run(args):
+        asked.append((args.benchmark, args.processes))
+        return [], "feed123", "working tree"
+
+    monkeypatch.setattr(ab, "run", fake_run)
+    recheck.recheck(tmp_path, 0.1, False, 0.05)
+    assert asked == [(["derivative-n20[numba]"], 4), (["lecture[dask]"], 1)]
 
 
 def test_nothing_to_do_with_one_run_or_no_suspect(tmp_path, capsys):
