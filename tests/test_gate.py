@@ -509,7 +509,8 @@ def test_the_gate_confirms_a_planted_slow_down_end_to_end(tmp_path):
     assert done.returncode == 1, out[-3000:] + done.stderr[-2000:]
     assert "2 passed" in out, out[-3000:]
     (line,) = [x for x in out.splitlines() if x.startswith("gate FAIL: derivative-n1000/numba")]
-    assert "re-measured with both sides alternating" in line and line.endswith("confirmed"), line
+    assert "re-measured with both sides alternating" in line, line
+    assert line.endswith("confirmed"), line
     assert "gate: FAILED: 1 of 1 bounds broken" in out, out[-3000:]
 
 
