@@ -110,11 +110,12 @@ def cli_cluster(tmp_path):
             client.wait_for_workers(2, timeout=60)
         yield address, workers
     finally:
-        for process in started:
+        # Workers first: one whose scheduler is gone retries to reach it and takes 20 s
+        # or more to heed SIGTERM; the scheduler, last, has nobody left to wait for.
+        for process in reversed(started):
             process.terminate()
-        for process in started:
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
