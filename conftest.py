@@ -111,14 +111,14 @@ def backend(request):
 
 # -- the run's skips, one line per reason ------------------------------------------------
 
-_LOCATION = re.compile(r"^Skipped: ")
+_PREFIX = re.compile(r"^Skipped: ")
 
 
 def skip_reason(report):
     """A skipped report's reason, without its place or pytest's prefix."""
     longrepr = report.longrepr
     reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-    return _LOCATION.sub("", reason).strip()
+    return _PREFIX.sub("", reason).strip()
 
 
 @pytest.hookimpl(trylast=True)

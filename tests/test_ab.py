@@ -272,8 +272,8 @@ def git(*args, cwd):
 @pytest.mark.alone
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
-    """A 16-commit history of this project in which commit 11 makes the python backend
-    1.3x slower: the bisection names commit 11. Two builds of the project, without its
+    """An 8-commit history of this project in which commit 5 makes the python backend
+    1.3x slower: the bisection names commit 5 (three steps, each an A/B). Two builds of the project, without its
     Fortran and Pythran parts (the slowest to compile, and no part of what is bisected),
     then reinstalls of the bisection's tree."""
     repo = tmp_path / "repo"
@@ -289,8 +289,8 @@ def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
     # 240 KB temporary), which no pairing of processes can cancel.
     planted = repo / "kernels" / "python.py"
     shas = []
-    for k in range(16):
-        if k == 11:  # busy-wait 0.3 of each call's own time
+    for k in range(8):
+        if k == 5:  # busy-wait 0.3 of each call's own time
             text = planted.read_text().replace(
                 "def accelerations(pos, mass):\n",
                 "def accelerations(pos, mass):\n    import time\n\n"
@@ -325,6 +325,6 @@ def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # git's log of the bisection, with each step's A/B table, says which look went wrong.
-    assert f"the first commit that made it slower: {shas[11]}" in done.stdout, (
-        f"commit 11 is {shas[11]}\n" + done.stdout[-8000:]
+    assert f"the first commit that made it slower: {shas[5]}" in done.stdout, (
+        f"commit 5 is {shas[5]}\n" + done.stdout[-8000:]
     )
