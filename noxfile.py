@@ -46,9 +46,9 @@ BACKENDS = (
     "cuda",
     "cupy",
 )
-# The compare nominates a benchmark whose fastest round is this much slower than in the
-# last saved run of the same build, and the A/B check against that run's commit decides
-# (nbody_bench.recheck; README, "The compare: slowdowns on one machine").
+# The compare nominates a benchmark whose fastest round is this much slower than the
+# median of its saved runs of the same build, and than its own noise on record; the A/B
+# check against the last run's commit decides (nbody_bench.recheck; README, "The compare").
 COMPARE_NOMINATES = "0.1"
 # The two builds every timing check is calibrated on. "native" compiles for this CPU;
 # "portable" is what a wheel for any x86-64 gets (no -march=native, and Numba generating

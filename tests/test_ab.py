@@ -273,9 +273,9 @@ def git(*args, cwd):
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_bisect_finds_a_planted_slow_down_at_its_commit(tmp_path):
     """An 8-commit history of this project in which commit 5 makes the python backend
-    1.3x slower: the bisection names commit 5 (three steps, each an A/B). Two builds of the project, without its
-    Fortran and Pythran parts (the slowest to compile, and no part of what is bisected),
-    then reinstalls of the bisection's tree."""
+    1.3x slower: the bisection names commit 5 (three steps, each an A/B). Two builds of
+    the project, without its Fortran and Pythran parts (the slowest to compile, and no
+    part of what is bisected), then reinstalls of the bisection's tree."""
     repo = tmp_path / "repo"
     archive = subprocess.run(
         ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, check=True, capture_output=True
