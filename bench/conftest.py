@@ -35,7 +35,7 @@ from nbody_bench.gate import (
     report,
 )
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
-from nbody_bench.paired import Interval, alternate
+from nbody_bench.paired import Interval, Paired, alternate
 from nbody_bench.required import required_backends, under_ci
 from nbody_bench.results import baseline_for, extra_info_of, rows_from
 from nbody_bench.summary import (
@@ -537,15 +537,21 @@ def remeasurer(rows, slow_downs):
         fn = workload(workload_id, backend)
         return slowed_down(fn, slow_downs[backend]) if backend in slow_downs else fn
 
+    measured = {}  # per bound: every pair measured so far, so that a second look adds to it
+
     def remeasure(verdict):
         bound = verdict.bound
         row = next(r for r in rows if (r.workload, r.backend) == (bound.workload, bound.backend))
         base, _ = baseline_for(rows, row, bound.over)
         # The python baseline runs for seconds a call: fewer, longer pairs there.
         pairs = 25 if max(row.time, base.time) < 0.05 else 9
-        ratio = alternate(
+        more = alternate(
             side(base.workload, base.backend), side(row.workload, row.backend), pairs=pairs
-        ).ratio()  # this backend's time over the other's
+        )
+        so_far = measured.setdefault(id(bound), Paired())
+        so_far.a += more.a
+        so_far.b += more.b
+        ratio = so_far.ratio()  # this backend's time over the other's
         return Interval(1 / ratio.median, 1 / ratio.high, 1 / ratio.low, ratio.confidence)
 
     return remeasure

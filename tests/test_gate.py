@@ -427,10 +427,33 @@ def test_a_broken_bound_stands_only_if_the_alternating_remeasurement_breaks_it_t
     assert kept.failed
     assert "re-measured with both sides alternating: 510 [490, 530], confirmed" in kept.message
 
-    again = Interval(640.0, 590.0, 700.0, 0.95)  # reaches over the bound: not cleared
-    touching = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
-    assert touching.failed
-    assert "640 [590, 700], confirmed" in touching.message
+    asked.clear()
+    again = Interval(590.0, 560.0, 640.0, 0.95)  # across the bound, median below: confirmed
+    straddling = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
+    assert asked == ["numba", "numba"]  # a second look before the median decides
+    assert straddling.failed
+    assert "590 [560, 640], its interval across the bound after a second look" in (
+        straddling.message
+    )
+    assert straddling.message.endswith("judged by its median, confirmed")
+
+    asked.clear()
+    again = Interval(640.0, 590.0, 700.0, 0.95)  # across the bound, median above: noise
+    across = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
+    assert asked == ["numba", "numba"]
+    assert across.status == "retried"
+    assert across.measured == 640.0
+
+    asked.clear()
+    looks = iter([Interval(640.0, 590.0, 700.0, 0.95), Interval(630.0, 610.0, 660.0, 0.95)])
+    again = None
+    second = verdict_of(
+        gate.confirm(verdicts, lambda v: asked.append(v.backend) or next(looks)), "lecture", "numba"
+    )
+    assert asked == ["numba", "numba"]
+    assert second.status == "retried"  # the second look's whole interval clears it
+    assert "630 [610, 660], within the bound" in second.message
+    assert "judged by its median" not in second.message
 
     again = Interval(640.0, 610.0, 700.0, 0.95)  # the whole interval clears it: noise
     retried = verdict_of(gate.confirm(verdicts, remeasure), "lecture", "numba")
