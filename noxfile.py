@@ -185,7 +185,7 @@ def gate(session, build):
     breaks its bound (the rest of the suite: ./dev bench)."""
     json_path = f"build/gate-{build}.json"  # not committed, like .benchmarks/
     run_suite(session, build, "--gate", "--gated", f"--benchmark-json={json_path}")
-    session.log(f"saved {json_path}; recheck it with: python -m nbody_bench.gate {json_path}")
+    session.log(f"saved {json_path}; judge it again with: nbody-bench gate {json_path}")
 
 
 @nox.session(default=False, venv_backend="none")
@@ -252,11 +252,47 @@ def sass(session):
     session.run("python", "-m", "nbody_bench.sass", *session.posargs)
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")
 def cli(session):
-    """The nbody-bench command: report, profile, animate, cluster (-- report --out DIR)."""
-    install_project(session, extras=("report", "numba", "dask", "jax"))
-    session.run("nbody-bench", *(session.posargs or ["--help"]))
+    """The nbody-bench command, every tool a subcommand (-- try my_kernel.py:f), run from
+    the folder `./dev` was called from, so that paths are the caller's."""
+    env = project_env(session, "native")
+    session.chdir(os.environ.get("NBODY_BENCH_CALLER", "."))
+    run_in(session, env, "nbody-bench", *(session.posargs or ["--help"]))
+
+
+@nox.session(default=False, venv_backend="none")
+@nox.parametrize("build", list(BUILDS), ids=list(BUILDS))
+def record(session, build):
+    """The whole suite, recorded for the docs: results/MACHINE-BUILD.json, which
+    `nbody-bench render` draws the docs' tables from (commit it with the redrawn pages)."""
+    env = project_env(session, build)
+    partial = Path("build") / f"record-{build}.json"
+    run_suite(session, build, f"--benchmark-json={partial}", env=env)
+    recorded = Path("results") / f"{machine_name()}-{build}.json"
+    recorded.parent.mkdir(exist_ok=True)
+    partial.replace(recorded)  # a run that failed leaves the recorded one as it was
+    session.log(f"recorded {recorded}; redraw the docs' tables: ./dev nbody-bench render")
+
+
+def machine_name():
+    """A file name for this machine's CPU: vendor, family and model, widest vector unit and
+    core count (amd-f25-m17-avx512-2cpu), from /proc/cpuinfo where there is one."""
+    import platform
+
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return f"{platform.machine().lower()}-{os.cpu_count()}cpu"
+    vendor = {"AuthenticAMD": "amd", "GenuineIntel": "intel"}.get(fields.get("vendor_id"), "cpu")
+    flags = fields.get("flags", "").split()
+    vector = next((v for v in ("avx512f", "avx2", "sse2") if v in flags), "novec")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    family, model = fields.get("cpu family", "x"), fields.get("model", "x")
+    return f"{vendor}-f{family}-m{model}-{vector.removesuffix('f')}-{cpus}cpu"
 
 
 @nox.session(default=False)

@@ -441,10 +441,8 @@ def _slow_downs(values):
     return factors
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m nbody_bench.ab", description=__doc__.split("\n\n")[0]
-    )
+def arguments(parser):
+    """The options of `nbody-bench ab`."""
     parser.add_argument("base", help="the commit to compare against (any git commit-ish)")
     parser.add_argument("head", nargs="?", help="the commit to judge (default: the working tree)")
     parser.add_argument(
@@ -500,7 +498,10 @@ def main(argv=None):
     parser.add_argument(
         "--repo", type=Path, help="the repository (default: the one of the current folder)"
     )
-    args = parser.parse_args(argv)
+
+
+def command(args):
+    """`nbody-bench ab`: exit status 0 no slow-down, 1 one found, 2 could not run."""
     try:
         args.slow_down = _slow_downs(args.slow_down)
         verdicts, base, head = run(args)
@@ -513,6 +514,14 @@ def main(argv=None):
         partial.write_text(json.dumps([v.__dict__ for v in verdicts], indent=1))
         partial.replace(args.json)
     return 1 if any(v.status == "slower" for v in verdicts) else 0
+
+
+def main(argv=None):
+    """`nbody-bench ab` without the rest of the command (python -m nbody_bench.ab),
+    for nox sessions that run it from the source tree, where `kernels` is not built."""
+    parser = argparse.ArgumentParser(prog="nbody-bench ab", description=__doc__.split("\n\n")[0])
+    arguments(parser)
+    return command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

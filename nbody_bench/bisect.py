@@ -61,10 +61,10 @@ def undecided(verdict, args):
     return verdict.status == "same" and verdict.ratio[2] > 1 + args.threshold
 
 
-def ab_arguments():
-    parser = argparse.ArgumentParser(
-        prog="python -m nbody_bench.bisect", description=__doc__.split("\n\n")[0]
-    )
+def ab_arguments(parser=None):
+    """The A/B options every step of the bisection is run with."""
+    if parser is None:
+        parser = argparse.ArgumentParser(prog="nbody-bench bisect --step")
     parser.add_argument("base", help="GOOD: a commit without the slow-down")
     parser.add_argument("-k", default="", help="pytest-style selection of A/B benchmarks")
     parser.add_argument("--benchmark", action="append", metavar="WORKLOAD[BACKEND]")
@@ -123,13 +123,14 @@ def bisect(good, bad, options, root):
     return first, output
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--step"]:
-        return step(argv[1:])
-    parser = ab_arguments()
+def arguments(parser):
+    """The options of `nbody-bench bisect`."""
+    ab_arguments(parser)
     parser.add_argument("bad", help="BAD: a later commit with the slow-down")
-    args = parser.parse_args(argv)
+
+
+def command(args):
+    """`nbody-bench bisect GOOD BAD`: 0 found, 1 none found, 2 could not run."""
     if not (args.k or args.benchmark):
         print(
             "bisect: name the benchmark: -k EXPR or --benchmark WORKLOAD[BACKEND]",
@@ -155,6 +156,19 @@ def main(argv=None):
         return 1
     print(f"bisect: the first commit that made it slower: {first}")
     return 0
+
+
+def main(argv=None):
+    """`nbody-bench bisect ARGS`; and, as `python -m nbody_bench.bisect --step`, the step
+    that `git bisect run` calls in each commit's tree (it must not import that tree's code)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--step"]:
+        return step(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="nbody-bench bisect", description=__doc__.split("\n\n")[0]
+    )
+    arguments(parser)
+    return command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""The `nbody-bench` command: report, profile, animate, and the dask backend's cluster.
+"""The `nbody-bench` command: every tool of the project, one subcommand each.
 
-nbody-bench report  --storage .benchmarks --out report/
-nbody-bench profile numba --top 15
-nbody-bench animate fortran --out nbody.gif
-nbody-bench cluster --n 10000
-nbody-bench costs --json build/gate-native.json
-nbody-bench try my_kernel.py:Nbody_derivatives
+    nbody-bench try my_kernel.py:Nbody_derivatives    your own derivative, checked and timed
+    nbody-bench report --storage .benchmarks --out report/
+    nbody-bench gate build/gate-native.json
+    nbody-bench ab HEAD~1
+    nbody-bench --help                                  every subcommand, one line each
+
+`python -m nbody_bench` is the same command.
 """
 
 from __future__ import annotations
@@ -20,10 +21,22 @@ from pathlib import Path
 
 import kernels
 
+from . import ab, bisect, gate, notebook, recheck, render, sass
 from .gate import GateConfigError, load_thresholds
 from .results import ResultsError
 
 LECTURE = {"n": 20, "seed": 0, "tend": 1.0, "tframe": 0.01, "dt": 0.001}
+
+# The tools with a module of their own: (name, module, one line for --help).
+TOOLS = (
+    ("gate", gate, "check a suite run's JSON against the bounds and targets in pyproject.toml"),
+    ("ab", ab, "A/B: one commit against another (or the working tree), alternating"),
+    ("bisect", bisect, "the first commit that made a benchmark slower (git bisect with A/B)"),
+    ("recheck", recheck, "the compare's second look: A/B of what the history nominates"),
+    ("sass", sass, "one pair of the cuda kernel in the GPU's machine code, counted (no GPU)"),
+    ("notebook", notebook, "run the lecture's notebook through and write it executed"),
+    ("render", render, "the docs' tables of figures, rendered from the recorded runs"),
+)
 
 
 def main(argv=None):
@@ -37,8 +50,12 @@ def main(argv=None):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="nbody-bench", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="nbody-bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     report = commands.add_parser("report", help="PNG plots and report.md from saved benchmark runs")
     report.add_argument(
@@ -125,6 +142,15 @@ def _parser():
     cluster.add_argument("--n", type=int, default=10000, help="bodies (default 10000)")
     cluster.add_argument("--calls", type=int, default=5, help="calls timed, the fastest kept")
     cluster.set_defaults(run=_cluster)
+
+    for name, module, summary in TOOLS:
+        tool = commands.add_parser(
+            name,
+            help=summary,
+            description=module.__doc__.split("\n\n")[0],
+        )
+        module.arguments(tool)
+        tool.set_defaults(run=module.command)
     return parser
 
 
@@ -235,10 +261,6 @@ def _cluster(args):
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _costs(args):
     from .costs import format_costs, measure, speedups_from
 
@@ -266,3 +288,7 @@ def _try(args):
     if args.json:
         write_json(trial, args.json)
     return 0 if trial.correct else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

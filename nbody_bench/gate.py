@@ -288,10 +288,8 @@ def _split(key):
     return backend, over or BASELINE
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m nbody_bench.gate", description=__doc__.split("\n\n")[0]
-    )
+def arguments(parser):
+    """The options of `nbody-bench gate`."""
     parser.add_argument(
         "run", help="a pytest-benchmark JSON file (--benchmark-json or .benchmarks/...)"
     )
@@ -302,7 +300,10 @@ def main(argv=None):
         help="fail a bound whose benchmark is missing, as under CI=true: every CPU backend "
         "must have been measured (nbody_bench.required)",
     )
-    args = parser.parse_args(argv)
+
+
+def command(args):
+    """`nbody-bench gate RUN.json`: exit status 0 passed, 1 a bound broken, 2 bad input."""
     try:
         rows = rows_from(load_run(args.run)["benchmarks"])
         thresholds = load_thresholds(args.config)
@@ -314,6 +315,14 @@ def main(argv=None):
     print(format_table(rows, verdicts))
     print("\n".join(report(verdicts)))
     return 1 if any(v.failed for v in verdicts) else 0
+
+
+def main(argv=None):
+    """`nbody-bench gate` without the rest of the command (python -m nbody_bench.gate),
+    for nox sessions that run it from the source tree, where `kernels` is not built."""
+    parser = argparse.ArgumentParser(prog="nbody-bench gate", description=__doc__.split("\n\n")[0])
+    arguments(parser)
+    return command(parser.parse_args(argv))
 
 
 def _build_of(rows):

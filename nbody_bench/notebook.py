@@ -184,13 +184,20 @@ def execute(out, quick=False, timeout=900):
     return notebook
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m nbody_bench.notebook", description=__doc__.split("\n\n")[0]
-    )
+def arguments(parser):
+    """The options of `nbody-bench notebook`."""
     parser.add_argument("--quick", action="store_true", help="a tenth of the run, one round")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "notebook" / "lecture.ipynb")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "build" / "notebook" / "lecture.ipynb",
+        help="where to write the executed notebook",
+    )
+
+
+def command(args):
+    """`nbody-bench notebook`: run the lecture's notebook through; 0 it ran, 1 a cell
+    failed, 2 it could not start."""
     if not NOTEBOOK.is_file():
         print(
             f"notebook: no {NOTEBOOK}: the notebook lives in the project's source tree; "
@@ -211,6 +218,16 @@ def main(argv=None):
         return 1
     print(f"notebook: wrote {args.out}")
     return 0
+
+
+def main(argv=None):
+    """`nbody-bench notebook` without the rest of the command (python -m nbody_bench.notebook),
+    for nox sessions that run it from the source tree, where `kernels` is not built."""
+    parser = argparse.ArgumentParser(
+        prog="nbody-bench notebook", description=__doc__.split("\n\n")[0]
+    )
+    arguments(parser)
+    return command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -204,10 +204,8 @@ def _verdict(confirmed, how, out):
     return 0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m nbody_bench.recheck", description=__doc__.split("\n\n")[0]
-    )
+def arguments(parser):
+    """The options of `nbody-bench recheck`."""
     parser.add_argument("--storage", type=Path, default=Path(".benchmarks"))
     parser.add_argument(
         "--threshold",
@@ -219,12 +217,25 @@ def main(argv=None):
         "--ab-threshold", type=float, default=0.05, help="the A/B check's threshold"
     )
     parser.add_argument("--portable", action="store_true", help="the portable build")
-    args = parser.parse_args(argv)
+
+
+def command(args):
+    """`nbody-bench recheck`: exit status 0 none confirmed, 1 a slow-down confirmed, 2 error."""
     try:
         return recheck(args.storage, args.threshold, args.portable, args.ab_threshold)
     except (ResultsError, ab.ABError) as exc:
         print(f"recheck: {exc}", file=sys.stderr)
         return 2
+
+
+def main(argv=None):
+    """`nbody-bench recheck` without the rest of the command (python -m nbody_bench.recheck),
+    for nox sessions that run it from the source tree, where `kernels` is not built."""
+    parser = argparse.ArgumentParser(
+        prog="nbody-bench recheck", description=__doc__.split("\n\n")[0]
+    )
+    arguments(parser)
+    return command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

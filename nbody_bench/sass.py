@@ -144,21 +144,31 @@ def sass_of(pair, cc):
         return done.stdout
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nbody_bench.sass", description=__doc__)
-    parser.add_argument(
-        "--cc",
-        default="9.0",
-        help="compute capability to compile for (default 9.0: H100, H200)",
-    )
-    parser.add_argument("--show", action="store_true", help="print each path's SASS too")
-    args = parser.parse_args(argv)
+def compute_capability(text):
+    """--cc MAJOR.MINOR as a pair of ints."""
     try:
-        cc = tuple(int(x) for x in args.cc.split("."))
+        cc = tuple(int(x) for x in text.split("."))
         if len(cc) != 2:
             raise ValueError
     except ValueError:
-        parser.error(f"--cc {args.cc!r}: give MAJOR.MINOR, as 9.0")
+        raise argparse.ArgumentTypeError(f"{text!r}: give MAJOR.MINOR, as 9.0") from None
+    return cc
+
+
+def arguments(parser):
+    """The options of `nbody-bench sass`."""
+    parser.add_argument(
+        "--cc",
+        default=(9, 0),
+        type=compute_capability,
+        help="compute capability to compile for (default 9.0: H100, H200)",
+    )
+    parser.add_argument("--show", action="store_true", help="print each path's SASS too")
+
+
+def command(args):
+    """`nbody-bench sass`: exit status 0 counted, 2 the tools to compile with are missing."""
+    cc = args.cc
     from kernels._cuda_device import PAIR, PAIRS
 
     print(f"One pair of the cuda kernel, compiled for sm_{cc[0]}{cc[1]} (no GPU needed):")
@@ -177,6 +187,14 @@ def main(argv=None):
         if args.show:
             print("    " + c.listing.replace("\n", "\n    "))
     return 0
+
+
+def main(argv=None):
+    """`nbody-bench sass` without the rest of the command (python -m nbody_bench.sass),
+    for nox sessions that run it from the source tree, where `kernels` is not built."""
+    parser = argparse.ArgumentParser(prog="nbody-bench sass", description=__doc__.split("\n\n")[0])
+    arguments(parser)
+    return command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -224,3 +224,41 @@ def test_report_with_costs_has_their_table_and_the_latest_speedups(storage, tmp_
     assert "## What each backend costs to use" in markdown
     # The latest run (0003): python 2 s / numpy 0.02 s on the lecture.
     assert "| numpy | 0.10 s | - | 18 | 1.0 MB | 100.0x |" in markdown
+
+
+TOOLS = (
+    "report", "profile", "animate", "try", "costs", "cluster",
+    "ab", "bisect", "recheck", "gate", "sass", "notebook", "render",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("entry", [["-m", "nbody_bench"], ["-m", "nbody_bench.cli"]])
+def test_one_command_lists_every_tool(entry):
+    """`nbody-bench --help`, as `python -m nbody_bench` and `python -m nbody_bench.cli`."""
+    done = subprocess.run(
+        [sys.executable, *entry, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    listed = re.findall(r"^    (\S+)\s", done.stdout, re.MULTILINE)
+    assert sorted(listed) == sorted(TOOLS)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_tool_takes_help_as_a_subcommand(tool, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([tool, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: nbody-bench {tool} ")
+
+
+def test_a_tools_own_module_entry_is_the_same_command(capsys):
+    """python -m nbody_bench.gate, kept for nox sessions that run from the source tree:
+    the same options and prog as `nbody-bench gate`."""
+    from nbody_bench import gate
+
+    with pytest.raises(SystemExit):
+        gate.main(["--help"])
+    own = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["gate", "--help"])
+    assert capsys.readouterr().out == own

@@ -52,7 +52,7 @@ def test_a_bad_compute_capability_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exited:
         sass.main(["--cc", "sm90"])
     assert exited.value.code == 2
-    assert "--cc 'sm90': give MAJOR.MINOR" in capsys.readouterr().err
+    assert "argument --cc: 'sm90': give MAJOR.MINOR" in capsys.readouterr().err
 
 
 def test_the_backends_own_pair_on_an_h200():

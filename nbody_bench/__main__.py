@@ -1,0 +1,7 @@
+"""`python -m nbody_bench`: the `nbody-bench` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
