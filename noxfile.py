@@ -5,6 +5,7 @@ install (its own build directory under build/), so tests and benchmarks import t
 compiled extensions, never the bare source tree.
 """
 
+import json
 import os
 import re
 import shutil
@@ -141,6 +142,16 @@ def tests(session):
     # Exit status 5: the arguments (-k EXPR, a file) selected none of that part.
     parallel = ("pytest", "-n", "2", "--benchmark-disable", "-m", "not alone", "--durations=15")
     run_in(session, env, *parallel, *ci, *session.posargs, success_codes=[0, 5])
+    if not session.posargs:
+        # cuda's contract (validation, boundary cases, array-likes) on Numba's CUDA
+        # simulator, which runs its kernels on the CPU: there it is required under CI.
+        simulated = {**env, "NUMBA_ENABLE_CUDASIM": "1"}
+        contract = (
+            "tests/test_validation.py",
+            "tests/test_boundary.py",
+            "tests/test_array_likes.py",
+        )
+        run_in(session, simulated, "pytest", "-n", "2", "-k", "cuda", *contract)
     alone = ("pytest", "--benchmark-disable", "-m", "alone", "--durations=5")
     run_in(session, env, *alone, *session.posargs, success_codes=[0, 5])
 
@@ -271,6 +282,11 @@ def record(session, build):
     run_suite(session, build, f"--benchmark-json={partial}", env=env)
     recorded = Path("results") / f"{machine_name()}-{build}.json"
     recorded.parent.mkdir(exist_ok=True)
+    # Each round's time (stats.data) would make it 100 MB; the statistics stay.
+    run = json.loads(partial.read_text(encoding="utf-8"))
+    for benchmark in run["benchmarks"]:
+        benchmark["stats"].pop("data", None)
+    partial.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
     partial.replace(recorded)  # a run that failed leaves the recorded one as it was
     session.log(f"recorded {recorded}; redraw the docs' tables: ./dev nbody-bench render")
 

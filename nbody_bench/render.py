@@ -76,10 +76,20 @@ class Recorded:
         )
 
 
+# The widest vector unit a CPU has, by its flag (py-cpuinfo's, as pytest-benchmark records).
+VECTOR_UNITS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("neon", "NEON"), ("asimd", "NEON"))
+
+
 def _provenance(run):
     machine = run.get("machine_info") or {}
     cpu = machine.get("cpu") or {}
     brand = cpu.get("brand_raw") or machine.get("processor") or "an unnamed CPU"
+    if "family" in cpu and "model" in cpu:
+        flags = set(cpu.get("flags") or ())
+        vector = next((v for f, v in VECTOR_UNITS if f in flags), None)
+        brand += f" (family {cpu['family']} model {cpu['model']}" + (
+            f", {vector})" if vector else ")"
+        )
     cores = cpu.get("count")
     info = run["benchmarks"][0].get("extra_info", {}) if run["benchmarks"] else {}
     build = info.get("build")
@@ -282,12 +292,19 @@ def calibration(root, page):
         for v in evaluate(run.rows, thresholds):
             if v.bound.kind == "target" or v.measured is None:
                 continue
-            key = (v.workload, v.bound.text)
+            key = (v.workload, v.backend, v.bound.text)
             worst.setdefault(key, {}).setdefault(build, []).append(v)
-    header = ["workload", "bound", "worst native (runs)", "worst portable (runs)", "margin"]
+    header = [
+        "workload",
+        "backend",
+        "bound",
+        "worst native (runs)",
+        "worst portable (runs)",
+        "margin",
+    ]
     lines = []
-    for (workload, text), builds in sorted(worst.items()):
-        cells, margins = [workload, text], []
+    for (workload, backend, text), builds in sorted(worst.items(), key=_calibration_order):
+        cells, margins = [workload, f"`{backend}`", text], []
         for build in ("native", "portable"):
             found = builds.get(build, [])
             if not found:
@@ -300,12 +317,19 @@ def calibration(root, page):
             cells.append(f"{value:.3g} ({len(values)})")
         cells.append(f"{min(margins):.2f}" if margins else "-")
         lines.append(cells)
-    table = _markdown(header, lines, right_from=2)
+    table = _markdown(header, lines, right_from=3)
     return (
         f"{table}\n\nmargin: the worst figure over the bound (the bound over the worst, for "
         "an upper bound); below 1 the bound broke in a first measurement, which the confirm "
         "step then re-measured.\n\nFrom the gate runs " + ", ".join(where) + "."
     )
+
+
+def _calibration_order(item):
+    (workload, backend, text), _ = item
+    n = int(workload.rsplit("-n", 1)[1]) if "-n" in workload else 0
+    known = kernels.BACKENDS
+    return (n, workload, known.index(backend) if backend in known else 99, text)
 
 
 def setup_times(root, page):
@@ -424,8 +448,44 @@ def render(root=ROOT, check=False, out=sys.stdout):
     return differ
 
 
+def add_calibration(run_path, root=ROOT):
+    """Keep a gate run (build/gate-BUILD.json) for the calibration table: copied into
+    results/calibration/ as MACHINE-BUILD-K.json without each round's times, atomically.
+    Returns the path written."""
+    run = load_run(run_path)
+    rows = rows_from(run["benchmarks"])
+    if not rows:
+        raise RenderError(f"{run_path}: no benchmarks of the suite in it")
+    build = next((r.build for r in rows if r.build), "native")
+    cpu = (run.get("machine_info") or {}).get("cpu") or {}
+    vendor = {"AuthenticAMD": "amd", "GenuineIntel": "intel"}.get(cpu.get("vendor_id_raw"), "cpu")
+    flags = set(cpu.get("flags") or ())
+    vector = next((v.lower().replace("-", "") for f, v in VECTOR_UNITS if f in flags), "novec")
+    machine = f"{vendor}-f{cpu.get('family', 'x')}-m{cpu.get('model', 'x')}-{vector}"
+    machine += f"-{max(r.cores or 1 for r in rows)}cpu-{build}"
+    folder = root / "results" / "calibration"
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = {p.name for p in folder.glob(f"{machine}-*.json")}
+    out = folder / next(
+        f"{machine}-{k}.json" for k in range(1, 10_000) if f"{machine}-{k}.json" not in taken
+    )
+    for benchmark in run["benchmarks"]:
+        benchmark["stats"].pop("data", None)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
+    partial.replace(out)
+    return out
+
+
 def arguments(parser):
     """The options of `nbody-bench render`."""
+    parser.add_argument(
+        "--add-calibration",
+        metavar="GATE_RUN.json",
+        type=Path,
+        help="first keep this gate run (./dev gate writes build/gate-BUILD.json) in "
+        "results/calibration/ for the calibration table",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -440,8 +500,11 @@ def command(args):
     """`nbody-bench render`: 0 drawn (or, with --check, all as recorded), 1 a page differs,
     2 a marker or run cannot be rendered."""
     try:
+        if args.add_calibration:
+            kept = add_calibration(args.add_calibration, args.root)
+            print(f"render: kept {_relative(kept, args.root)} for the calibration table")
         differ = render(args.root, args.check)
-    except RenderError as exc:
+    except (RenderError, ResultsError) as exc:
         print(f"render: {exc}", file=sys.stderr)
         return 2
     if args.check and differ:

@@ -35,14 +35,19 @@ def gpu_present(proc=Path("/proc/driver/nvidia/gpus")):
 
 def required_backends(ci, gpu=None):
     """The built-in backends that must be available: none outside CI; under CI every CPU
-    backend, and the GPU backends where a GPU is present (`gpu`: None asks the driver)."""
+    backend, the GPU backends where a GPU is present (`gpu`: None asks the driver), and
+    cuda on Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1), where CI runs its contract
+    tests."""
     if not ci:
         return frozenset()
     import kernels  # here, not at import: the gate re-judges saved runs without a build
     from kernels.registry import GPU
 
     gpu = gpu_present() if gpu is None else gpu
-    return frozenset(name for name in kernels.BACKENDS if gpu or name not in GPU)
+    simulated = {"cuda"} if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else set()
+    return frozenset(
+        name for name in kernels.BACKENDS if gpu or name not in GPU or name in simulated
+    )
 
 
 def why_required(name):

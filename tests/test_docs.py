@@ -241,9 +241,7 @@ def test_a_table_redraws_from_its_run_and_check_catches_a_stale_one(tmp_path):
     assert "commit 0123456789" in text
     assert "[results/test-native.json](../results/test-native.json)" in text
     assert text.startswith("Intro.\n<!-- render: backends -->\n")
-    assert text.endswith(
-        "<!-- /render -->\nAfter.\n"
-    )
+    assert text.endswith("<!-- /render -->\nAfter.\n")
     assert render.render(tmp_path, check=True) == []  # drawn once, it stays as drawn
     _recorded(tmp_path, 0.004)  # a new recording: the page is stale until redrawn
     assert render.render(tmp_path, check=True) == ["docs/page.md"]
@@ -266,3 +264,31 @@ def test_a_bad_marker_is_named_with_its_page_and_line(tmp_path, marker, message)
     with pytest.raises(render.RenderError, match=message) as caught:
         render.render(tmp_path, check=True)
     assert "README.md:2" in str(caught.value)
+
+
+def test_gate_runs_kept_for_calibration_render_each_bound_against_its_worst(tmp_path):
+    first = _recorded(tmp_path, 0.002)  # numba 500x python
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nbody-bench.docs]\nrun = "results/test-native.json"\n'
+        "[tool.nbody-bench.gate]\nheadroom = 2.5\n"
+        "[tool.nbody-bench.gate.lecture]\nnumba = 400\n"
+    )
+    run = json.loads(first.read_text())
+    run["machine_info"]["cpu"].update(vendor_id_raw="GenuineIntel", family=6, model=143)
+    run["machine_info"]["cpu"]["flags"] = ["avx2", "avx512f"]
+    run["benchmarks"][1]["stats"]["data"] = [0.002] * 1000
+    first.write_text(json.dumps(run))
+    kept = [render.add_calibration(first, tmp_path) for _ in range(2)]
+    assert [p.name for p in kept] == [
+        "intel-f6-m143-avx512-1cpu-native-1.json",
+        "intel-f6-m143-avx512-1cpu-native-2.json",
+    ]
+    assert "data" not in json.loads(kept[0].read_text())["benchmarks"][1]["stats"]
+    slower = json.loads(kept[1].read_text())
+    slower["benchmarks"][1]["stats"]["min"] = 0.00225  # 444x: the worst of the two
+    kept[1].write_text(json.dumps(slower))
+    (tmp_path / "README.md").write_text("<!-- render: calibration -->\n<!-- /render -->\n")
+    render.render(tmp_path)
+    table = (tmp_path / "README.md").read_text()
+    assert "| lecture | `numba` | >= 400x | 444 (2) | - | 1.11 |" in table
+    assert "intel-f6-m143-avx512-1cpu-native-2.json" in table

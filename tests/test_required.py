@@ -14,11 +14,20 @@ from nbody_bench.required import gpu_present, required_backends, under_ci
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_ci_requires_every_cpu_backend_and_the_gpu_ones_only_with_a_gpu():
+def test_ci_requires_every_cpu_backend_and_the_gpu_ones_only_with_a_gpu(monkeypatch):
+    monkeypatch.delenv("NUMBA_ENABLE_CUDASIM", raising=False)
     assert required_backends(False) == frozenset()
     cpu = set(kernels.BACKENDS) - kernels.registry.GPU
     assert required_backends(True, gpu=False) == cpu
     assert required_backends(True, gpu=True) == set(kernels.BACKENDS)
+
+
+def test_ci_requires_cuda_on_the_cuda_simulator(monkeypatch):
+    """CI runs cuda's contract tests on Numba's simulator: there a lost cuda fails."""
+    monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")
+    cpu = set(kernels.BACKENDS) - kernels.registry.GPU
+    assert required_backends(True, gpu=False) == cpu | {"cuda"}
+    assert required_backends(False) == frozenset()
 
 
 @pytest.mark.parametrize(
