@@ -562,7 +562,7 @@ def remeasurer(rows, slow_downs):
 
     measured = {}  # per bound: every pair measured so far, so that a second look adds to it
 
-    def remeasure(verdict):
+    def remeasure(verdict, fresh=False):
         bound = verdict.bound
         row = next(r for r in rows if (r.workload, r.backend) == (bound.workload, bound.backend))
         base, _ = baseline_for(rows, row, bound.over)
@@ -571,6 +571,8 @@ def remeasurer(rows, slow_downs):
         more = alternate(
             side(base.workload, base.backend), side(row.workload, row.backend), pairs=pairs
         )
+        if fresh:
+            measured.pop(id(bound), None)
         so_far = measured.setdefault(id(bound), Paired())
         so_far.a += more.a
         so_far.b += more.b

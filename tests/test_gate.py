@@ -417,7 +417,7 @@ def test_a_broken_bound_stands_only_if_the_alternating_remeasurement_breaks_it_t
     verdicts = gate.evaluate(rows_from(RUN), thresholds(limits))  # numba 500x < 600x
     asked = []
 
-    def remeasure(verdict):
+    def remeasure(verdict, fresh=False):
         asked.append(verdict.backend)
         return again
 
@@ -448,7 +448,9 @@ def test_a_broken_bound_stands_only_if_the_alternating_remeasurement_breaks_it_t
     looks = iter([Interval(640.0, 590.0, 700.0, 0.95), Interval(630.0, 610.0, 660.0, 0.95)])
     again = None
     second = verdict_of(
-        gate.confirm(verdicts, lambda v: asked.append(v.backend) or next(looks)), "lecture", "numba"
+        gate.confirm(verdicts, lambda v, fresh=False: asked.append(v.backend) or next(looks)),
+        "lecture",
+        "numba",
     )
     assert asked == ["numba", "numba"]
     assert second.status == "retried"  # the second look's whole interval clears it
@@ -473,9 +475,54 @@ def test_a_per_core_bound_is_remeasured_per_added_core():
         ]
     )
     (verdict,) = gate.evaluate(rows, thresholds(PARALLEL))
-    (again,) = gate.confirm([verdict], lambda v: Interval(1.8, 1.7, 1.9, 0.95))
+    (again,) = gate.confirm([verdict], lambda v, fresh=False: Interval(1.8, 1.7, 1.9, 0.95))
     assert again.status == "retried"
     assert again.measured == pytest.approx(0.8)  # (1.8 - 1) / (2 - 1)
+
+
+def test_a_parallel_bound_gets_a_later_fresh_look_before_it_stands():
+    """The other core busy for a while slows the parallel side only, alternation or not:
+    a confirmed per-core bound is measured afresh after a pause, and that look decides."""
+    from nbody_bench.paired import Interval
+
+    rows = rows_from(
+        [
+            entry("derivative-n4000", "numba", 0.048, n=4000, cores=2),
+            entry("derivative-n4000", "numba-parallel", 0.048, n=4000, cores=2),  # 1x: FAIL
+        ]
+    )
+    (verdict,) = gate.evaluate(rows, thresholds(PARALLEL))
+    calls, slept = [], []
+
+    def remeasure(looks):
+        def measure(v, fresh=False):
+            calls.append(fresh)
+            return next(looks)
+
+        return measure
+
+    busy, free = Interval(1.01, 1.0, 1.05, 0.95), Interval(1.9, 1.85, 1.95, 0.95)
+    (cleared,) = gate.confirm([verdict], remeasure(iter([busy, free])), sleep=slept.append)
+    assert calls == [False, True]
+    assert slept == [10.0]
+    assert cleared.status == "retried"
+    assert cleared.measured == pytest.approx(0.9)
+    assert "10 s later, afresh: with both sides alternating: 0.9 [0.85, 0.95]" in cleared.message
+
+    calls.clear()
+    (kept,) = gate.confirm([verdict], remeasure(iter([busy, busy])), sleep=slept.append)
+    assert calls == [False, True]
+    assert kept.failed
+    assert kept.message.endswith("confirmed")
+
+    calls.clear()  # a bound that is not per core stands on the first re-measurement
+    limits = {"lecture": {"numba": 600, "numpy": 20}}
+    (serial, _) = gate.evaluate(rows_from(RUN), thresholds(limits))
+    (kept,) = gate.confirm(
+        [serial], remeasure(iter([Interval(510.0, 490.0, 530.0, 0.95)])), sleep=slept.append
+    )
+    assert calls == [False]
+    assert kept.failed
 
 
 def test_a_missing_bound_fails_where_its_backend_is_required():
