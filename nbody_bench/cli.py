@@ -43,7 +43,7 @@ def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        return args.handler(args)
     except (ResultsError, GateConfigError, kernels.BackendUnavailable, ValueError, OSError) as exc:
         print(f"nbody-bench {args.command}: {exc}", file=sys.stderr)
         return 1
@@ -72,14 +72,14 @@ def _parser():
         action="store_true",
         help="measure what each backend costs to use (nbody-bench costs) into the report",
     )
-    report.set_defaults(run=_report)
+    report.set_defaults(handler=_report)
 
     profile = commands.add_parser(
         "profile", help="the lecture's %%prun: cProfile of the 20-body run"
     )
     profile.add_argument("backend", choices=kernels.names())
     profile.add_argument("--top", type=int, default=15, help="functions to list (default 15)")
-    profile.set_defaults(run=_profile)
+    profile.set_defaults(handler=_profile)
 
     costs = commands.add_parser(
         "costs",
@@ -98,7 +98,7 @@ def _parser():
         default=4000,
         help="bodies for the peak memory of one call (default 4000)",
     )
-    costs.set_defaults(run=_costs)
+    costs.set_defaults(handler=_costs)
 
     trial = commands.add_parser(
         "try",
@@ -127,13 +127,13 @@ def _parser():
     )
     trial.add_argument("--check-only", action="store_true", help="check; do not time")
     trial.add_argument("--json", type=Path, help="also write the checks and times here")
-    trial.set_defaults(run=_try)
+    trial.set_defaults(handler=_try)
 
     animate = commands.add_parser("animate", help="animated GIF of the lecture's 20-body run")
     animate.add_argument("backend", choices=kernels.names())
     animate.add_argument("--out", default="nbody.gif", help="GIF file to write")
     animate.add_argument("--fps", type=int, default=20, help="frames per second (default 20)")
-    animate.set_defaults(run=_animate)
+    animate.set_defaults(handler=_animate)
 
     cluster = commands.add_parser(
         "cluster",
@@ -141,7 +141,7 @@ def _parser():
     )
     cluster.add_argument("--n", type=int, default=10000, help="bodies (default 10000)")
     cluster.add_argument("--calls", type=int, default=5, help="calls timed, the fastest kept")
-    cluster.set_defaults(run=_cluster)
+    cluster.set_defaults(handler=_cluster)
 
     for name, module, summary in TOOLS:
         tool = commands.add_parser(
@@ -150,7 +150,7 @@ def _parser():
             description=module.__doc__.split("\n\n")[0],
         )
         module.arguments(tool)
-        tool.set_defaults(run=module.command)
+        tool.set_defaults(handler=module.command)
     return parser
 
 

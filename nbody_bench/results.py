@@ -58,6 +58,9 @@ class Row:
     cores: int | None = None  # usable cores when it ran (None in runs saved before 0.2)
     build: str | None = None  # "native" or "portable" (kernels.registry.build()), if recorded
     cluster: str | None = None  # the dask backend's cluster: kind, address, workers
+    # The limit kernel's variant (kernels.simd's VARIANTS, as "avx512-mixed"), recorded by
+    # the simd backends: its vector unit keys bounds by CPU (nbody_bench.gate).
+    vector: str | None = None
     # A checked-call benchmark's cost over the unchecked kernel, measured with the two
     # alternating (nbody_bench.paired): (median, low, high) seconds a call, 95% interval.
     checked_cost: tuple[float, float, float] | None = None
@@ -137,6 +140,7 @@ def rows_from(benchmarks):
                 cores=int(info["cores"]) if "cores" in info else None,
                 build=info.get("build") if info.get("build") in BUILDS else None,
                 cluster=_cluster(info.get("cluster")),
+                vector=info["simd_variant"] if isinstance(info.get("simd_variant"), str) else None,
                 checked_cost=_interval(info.get("checked_cost")),
                 fp64_peak=_positive_or_none(info.get("fp64_peak")),
                 fp64_peak_source=info.get("fp64_peak_source"),

@@ -607,9 +607,43 @@ def test_a_bound_by_build_judges_each_build_by_its_own_number(tmp_path):
     assert unrecorded.bound.build == "portable"  # the lower bound, where no build is said
 
 
+def test_a_bound_by_vector_unit_adds_to_its_builds_where_the_limit_kernel_ran_it(tmp_path):
+    """{ native = 0.8, native-avx512 = 0.95, portable = 0.8 }: a CPU whose limit kernel
+    runs AVX-512 is held to both native bounds; one that runs AVX2 to the build's only."""
+    config = tmp_path / "pyproject.toml"
+    config.write_text(
+        "[tool.nbody-bench.gate]\n"
+        '"derivative-n1000" = { "simd/c-reference" = '
+        "{ native = 0.8, native-avx512 = 0.95, portable = 0.8 } }\n"
+    )
+    limits = gate.load_thresholds(config)
+    assert [b.build for b in limits.bounds] == ["native", "native-avx512", "portable"]
+
+    def run(vector, simd_time):
+        entries = [
+            entry("derivative-n1000", "c-reference", 1e-3, n=1000),
+            entry("derivative-n1000", "simd", simd_time, n=1000),
+        ]
+        for e in entries:
+            e["extra_info"]["build"] = "native"
+        entries[1]["extra_info"]["simd_variant"] = vector
+        return gate.evaluate(rows_from(entries), limits)
+
+    slowed = run("avx512-mixed", 1e-3 / 0.85)  # 0.85x: passes 0.8, not 0.95
+    assert [(v.bound.build, v.status) for v in slowed] == [
+        ("native", "pass"),
+        ("native-avx512", "FAIL"),
+    ]
+    assert "bound >= 0.95x c-reference (native build, avx512)" in slowed[1].message
+    assert [v.status for v in run("avx2-fma", 1e-3 / 0.85)] == ["pass"]  # AVX2: 0.8 only
+    missing = gate.evaluate(rows_from([entry("derivative-n1000", "c-reference", 1e-3)]), limits)
+    assert [v.bound.build for v in missing] == ["portable"]  # not judged by a unit unseen
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
+        ("{ native = 900, native-sse9 = 1 }", "must be a number"),
         ("{ native = 900 }", "a bound by build needs both native and portable"),
         ("{ native = 900, portable = -1 }", "must be a positive number"),
     ],
