@@ -79,6 +79,7 @@ def _check_pytest_args(args, options, what):
             assert name in options, f"{what}: pytest has no option {name}"
 
 
+ENVIRONMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 DEV_PYTEST = {"test", "bench", "gate", "compare", "record", "lint"}
 TOOL_MODULES = {
     "ab": ab.arguments,
@@ -95,6 +96,11 @@ def check(words, pytest_options):
     """Raise AssertionError (or argparse's error) where the command would not run as
     written; returns what kind of command it was."""
     what = " ".join(words)
+    while words and ENVIRONMENT.match(words[0]):  # CI=true ./dev gate: the shell's, not a program
+        words = words[1:]
+    assert words, f"{what}: sets variables and runs nothing"
+    optional = [w for w in words if w.startswith("[") and w.endswith("]")]
+    assert not optional, f"{what}: {optional[0]} is a placeholder, not what a reader can paste"
     program, args = words[0], words[1:]
     if program in ("./dev", "dev"):
         verb, args = (args[0] if args else ""), args[1:]
@@ -167,6 +173,7 @@ def test_the_command_checker_catches_what_a_reader_would_hit(pytest_options):
         ["nbody-bench", "costs", "--json", "build/gate-native.json"],
         ["python", "-m", "nbody_bench.gate", "build/gate-native.json", "--ci"],
         ["./dev", "ab", "HEAD~1", "-k", "numba and n1000"],
+        ["CI=true", "NUMBA_NUM_THREADS=1", "./dev", "gate", "--portable"],
     ]
     for words in good:
         check(words, pytest_options)
@@ -177,6 +184,9 @@ def test_the_command_checker_catches_what_a_reader_would_hit(pytest_options):
         ["nbody-bench", "gate"],  # the run is missing
         ["python", "-m", "nbody_bench.cli2"],
         ["make", "all"],
+        ["CI=true", "./dev", "frobnicate"],  # a variable in front hides nothing
+        ["CI=true"],
+        ["./dev", "compare", "[--portable]"],
     ]
     for words in bad:
         with pytest.raises((AssertionError, argparse.ArgumentError, SystemExit)):
