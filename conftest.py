@@ -3,12 +3,14 @@ backends must be here (nbody_bench.required), and the run's skips counted by rea
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 import kernels
 import kernels.registry
 from nbody_bench.required import required_backends, under_ci, why_required
+from nbody_bench.results import PARALLEL_TWINS
 
 _REQUIRED = pytest.StashKey[frozenset]()
 
@@ -18,7 +20,9 @@ def pytest_addoption(parser):
         "--backend",
         action="append",
         choices=kernels.names(),
-        help="run only the tests and benchmarks of this backend (repeatable); default: all",
+        help="run only the tests and benchmarks of this backend (repeatable), with, in bench/, "
+        "the baselines it is measured against (python, and a parallel variant's serial "
+        "twin); default: all",
     )
     parser.addoption(
         "--ci",
@@ -38,15 +42,26 @@ def required(config):
     return config.stash[_REQUIRED]
 
 
+BENCH = Path(__file__).resolve().parent / "bench"
+
+
+def baselines(chosen):
+    """What the chosen backends' benchmarks are measured against, which --backend keeps in
+    bench/: python (the speedup column) and each parallel variant's serial twin."""
+    return {"python"} | {PARALLEL_TWINS[name] for name in chosen if name in PARALLEL_TWINS}
+
+
 def pytest_collection_modifyitems(config, items):
     chosen = config.getoption("--backend")
     if not chosen:
         return
+    timed = set(chosen) | baselines(chosen)
     keep, drop = [], []
     for item in items:
         spec = getattr(item, "callspec", None)
         name = spec.params.get("backend") if spec else None
-        (drop if name is not None and name not in chosen else keep).append(item)
+        wanted = timed if item.path.is_relative_to(BENCH) else chosen
+        (drop if name is not None and name not in wanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

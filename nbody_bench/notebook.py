@@ -25,6 +25,8 @@ from pathlib import Path
 import kernels
 
 ROOT = Path(__file__).resolve().parents[1]
+# The notebook in the source tree (an editable install or a checkout); from a plain install,
+# `nbody-bench notebook` looks for it where it is run (find_notebook).
 NOTEBOOK = ROOT / "notebooks" / "lecture.py"
 QUICK = "NBODY_BENCH_NOTEBOOK_QUICK"
 
@@ -108,8 +110,19 @@ def lines_of(pyx, name):
 
 
 def _here(path):
+    """A file the notebook names, relative to the notebook's folder (where Jupyter runs its
+    kernel: notebooks/ of a clone, with the kernels' sources beside it in ../kernels/)."""
     path = Path(path)
-    return path if path.is_absolute() else ROOT / path
+    if path.is_absolute() or path.exists():
+        return path
+    beside = NOTEBOOK.parent / path  # run from elsewhere with the source tree installed
+    if beside.exists():
+        return beside
+    raise FileNotFoundError(
+        f"{path}: not found from {Path.cwd()}, where the notebook runs; open "
+        "notebooks/lecture.py from a clone of the project (its kernels' sources are in "
+        "../kernels/ beside it)"
+    )
 
 
 def _code_lines(pyx):
@@ -155,13 +168,23 @@ def _seconds(s):
     return f"{s / 1e-9:.3g} ns"
 
 
-def execute(out, quick=False, timeout=900):
-    """Run notebooks/lecture.py in a fresh kernel; write the executed notebook to `out`."""
+def find_notebook(where=None):
+    """notebooks/lecture.py: the source tree's, else in or below `where` (the current
+    folder: a clone's root or its notebooks/), else None."""
+    where = Path.cwd() if where is None else Path(where)
+    found = (NOTEBOOK, where / "notebooks" / "lecture.py", where / "lecture.py")
+    return next((path for path in found if path.is_file()), None)
+
+
+def execute(out, quick=False, timeout=900, path=None):
+    """Run the notebook (`path`, else notebooks/lecture.py) in a fresh kernel, in its own
+    folder as Jupyter would; write the executed notebook to `out`."""
     import jupytext
     import nbformat
     from nbclient import NotebookClient
 
-    notebook = jupytext.read(NOTEBOOK)
+    path = Path(path or NOTEBOOK)
+    notebook = jupytext.read(path)
     previous = os.environ.get(QUICK)
     os.environ[QUICK] = "1" if quick else "0"  # the kernel inherits this process's env
     try:
@@ -169,7 +192,7 @@ def execute(out, quick=False, timeout=900):
             notebook,
             timeout=timeout,
             kernel_name="python3",
-            resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+            resources={"metadata": {"path": str(path.parent)}},
         ).execute()
     finally:
         if previous is None:
@@ -198,15 +221,17 @@ def arguments(parser):
 def command(args):
     """`nbody-bench notebook`: run the lecture's notebook through; 0 it ran, 1 a cell
     failed, 2 it could not start."""
-    if not NOTEBOOK.is_file():
+    path = find_notebook()
+    if path is None:
         print(
-            f"notebook: no {NOTEBOOK}: the notebook lives in the project's source tree; "
-            "run this from a clone (./dev notebook --run)",
+            f"notebook: no notebooks/lecture.py in {Path.cwd()}: the notebook lives in the "
+            "project's source tree; run this from a clone's root or its notebooks/ folder "
+            "(or ./dev notebook --run)",
             file=sys.stderr,
         )
         return 2
     try:
-        execute(args.out, args.quick)
+        execute(args.out, args.quick, path=path)
     except ImportError as exc:
         print(
             f"notebook: {exc}; fix: pip install '.[notebook]' (./dev notebook --run does)",

@@ -118,9 +118,9 @@ else:
 # typed kernel the suite times, whose loop lines are white: C doubles and pointers only.
 
 # %%
-first, first_yellow, first_lines = notebook.annotate("notebooks/cython_first_attempt.pyx")
-typed, typed_yellow, typed_lines = notebook.annotate("kernels/cy/_nbody.pyx")
-pair_loop = notebook.lines_of("kernels/cy/_nbody.pyx", "pair_accelerations")
+first, first_yellow, first_lines = notebook.annotate("cython_first_attempt.pyx")
+typed, typed_yellow, typed_lines = notebook.annotate("../kernels/cy/_nbody.pyx")
+pair_loop = notebook.lines_of("../kernels/cy/_nbody.pyx", "pair_accelerations")
 display(
     Markdown(
         f"The first attempt: **{len(first_yellow)} of {first_lines}** lines of code call "
@@ -147,7 +147,7 @@ if "cython" in kernels.available():
 # built by meson and wrapped by f2py.
 
 # %%
-notebook.source_of("kernels/fortran/nbody.f90")
+notebook.source_of("../kernels/fortran/nbody.f90")
 
 # %%
 if "fortran" in kernels.available():

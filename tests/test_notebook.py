@@ -2,6 +2,7 @@
 
 import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,21 @@ def test_annotate_counts_only_lines_of_code():
     typed = (notebook.ROOT / "kernels" / "cy" / "_nbody.pyx").read_text().splitlines()
     assert "pair_accelerations(" in typed[loop.start - 1]
     assert typed[loop.stop - 1].startswith(("cdef", "def", "KERNEL"))
+
+
+def test_the_notebooks_files_are_found_beside_it_without_the_source_tree(monkeypatch, tmp_path):
+    """As from a plain install (the module in site-packages, no notebooks/ beside it), with
+    Jupyter's kernel in notebooks/: every file a cell names is found from there."""
+    monkeypatch.setattr(notebook, "NOTEBOOK", tmp_path / "site-packages" / "lecture.py")
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    monkeypatch.chdir(folder)
+    cells = (folder / "lecture.py").read_text()
+    named = re.findall(r'notebook\.(?:annotate|source_of|lines_of)\("([^"]+)"', cells)
+    assert len(named) >= 4, named
+    for name in named:
+        assert notebook._here(name).is_file(), name
+    assert notebook.find_notebook() == folder / "lecture.py"
+    with pytest.raises(FileNotFoundError, match=r"open notebooks/lecture\.py from a clone"):
+        notebook._here("kernels/no_such_kernel.pyx")
+    monkeypatch.chdir(tmp_path)
+    assert notebook.find_notebook() is None

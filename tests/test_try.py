@@ -3,6 +3,7 @@
 import json
 import textwrap
 
+import numpy as np
 import pytest
 
 from nbody_bench import cli, reference
@@ -99,6 +100,14 @@ MISTAKES = {
         2,
         "the force law: the pull is M[j] / r^2 along the unit vector",
     ),
+    "softened force law": (
+        {"pull": "mass[j] * d / (r**2 + 0.1**2)**1.5"},
+        2,
+        "a softened force law: the answer is what M[j] (pos[j] - pos[i]) / (r^2 + eps^2)^1.5 "
+        "gives, with a softening length eps = 0.1 (eps^2 = 0.01) (fitted to the one pair of 2 "
+        "bodies: a weaker pull of another kind fits too); the lecture's derivative is "
+        "Newton's, unsoftened: drop the eps^2 term",
+    ),
     "float32 returned": (
         {"returned": "vel, dvdt.astype(np.float32)"},
         1,
@@ -139,6 +148,27 @@ def test_each_mistake_is_named_at_the_first_n_it_shows(tmp_path, capsys, mistake
     assert status == 1, out
     assert f"not correct at N = {first_n}: " in out, out
     assert message in out, out
+
+
+@pytest.mark.parametrize("eps", [1e-3, 0.05, 2.0])
+def test_softening_is_named_with_its_length_at_every_size(eps):
+    """The fit finds eps from a few rows at N = 1000 as at N = 2; a kernel that is wrong
+    another way is not called softened."""
+    from nbody_bench import trial
+
+    for n in (2, 20, 1000):
+        pos, _, mass = (np.array(a) for a in trial.bodies(n))
+        d = pos[np.newaxis, :, :] - pos[:, np.newaxis, :]
+        r2 = (d * d).sum(axis=-1)
+        np.fill_diagonal(r2, 1.0)
+        inverse = (r2 + eps * eps) ** -1.5
+        np.fill_diagonal(inverse, 0.0)
+        softened = ((mass * inverse)[:, :, np.newaxis] * d).sum(axis=1)
+        found, closest = trial._softening(softened, pos, mass, d, r2)
+        assert found == pytest.approx(eps, rel=1e-6)
+        assert closest > 0
+        if n > 2:  # one pair: some eps gives any pull weaker than Newton's
+            assert trial._softening(1.01 * softened, pos, mass, d, r2) is None
 
 
 def test_an_exception_is_shown_with_its_line_in_the_students_file(tmp_path, capsys):
