@@ -23,7 +23,7 @@ import kernels
 import kernels.registry
 from kernels.integrate import schedule
 from kernels.multiprocessing import usable_cores
-from nbody_bench import reference
+from nbody_bench import lecture, reference
 from nbody_bench.ab_worker import slowed_down
 from nbody_bench.budget import SLOW_CALL, rounds_for
 from nbody_bench.gate import (
@@ -46,15 +46,11 @@ from nbody_bench.summary import (
 )
 from nbody_bench.workloads import bodies, workload  # the seeded inputs, shared with A/B
 
-# The lecture workload: 20 bodies, 100 frames, 2000 derivative calls.
-LECTURE_N = 20
-LECTURE_TIMES = {"tend": 1.0, "tframe": 0.01, "dt": 0.001}
-LECTURE_CALLS = 2 * len(  # two derivative calls a midpoint step
-    schedule(
-        round(LECTURE_TIMES["tend"] / LECTURE_TIMES["tframe"]),
-        LECTURE_TIMES["tframe"],
-        LECTURE_TIMES["dt"],
-    )[0]
+# The lecture workload (nbody_bench.lecture): 20 bodies, 100 frames, 2000 derivative calls.
+LECTURE_N = lecture.N
+LECTURE_TIMES = lecture.TIMES
+LECTURE_CALLS = 2 * len(  # two derivative calls a midpoint step, as run_rk2 schedules them
+    schedule(lecture.FRAMES, LECTURE_TIMES["tframe"], LECTURE_TIMES["dt"])[0]
 )
 
 _RESULTS = pytest.StashKey[list]()
@@ -263,7 +259,7 @@ def assert_accelerations_match(acc, n):
 
 @pytest.fixture(scope="session")
 def lecture_state():
-    return kernels.initial_conditions(LECTURE_N, seed=0)
+    return lecture.state()
 
 
 @pytest.fixture(scope="session")

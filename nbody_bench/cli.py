@@ -21,11 +21,9 @@ from pathlib import Path
 
 import kernels
 
-from . import ab, bisect, gate, notebook, recheck, render, sass
+from . import ab, bisect, gate, lecture, notebook, recheck, render, sass
 from .gate import GateConfigError, load_thresholds
 from .results import ResultsError
-
-LECTURE = {"n": 20, "seed": 0, "tend": 1.0, "tframe": 0.01, "dt": 0.001}
 
 # The tools with a module of their own: (name, module, one line for --help).
 TOOLS = (
@@ -154,14 +152,6 @@ def _parser():
     return parser
 
 
-def _lecture_state():
-    return kernels.initial_conditions(LECTURE["n"], seed=LECTURE["seed"])
-
-
-def _lecture_times():
-    return {k: LECTURE[k] for k in ("tend", "tframe", "dt")}
-
-
 def _report(args):
     from .report import write_report
 
@@ -191,17 +181,17 @@ def _profile(args):
         kernel(state, mass, rate)
 
     profiled = replace(backend, derivatives_into=derivative)
-    state = _lecture_state()
+    state = lecture.state()
     # One short untimed run first, so Numba's compile and the pool's start-up stay out of it.
-    kernels.run_rk2(
-        *state, tend=LECTURE["tframe"], tframe=LECTURE["tframe"], dt=LECTURE["dt"], backend=backend
-    )
+    short = {**lecture.TIMES, "tend": lecture.TIMES["tframe"]}
+    kernels.run_rk2(*state, **short, backend=backend)
     profiler = cProfile.Profile()
-    profiler.runcall(kernels.run_rk2, *state, **_lecture_times(), backend=profiled)
+    profiler.runcall(kernels.run_rk2, *state, **lecture.TIMES, backend=profiled)
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(args.top)
-    print(f"Lecture workload on {args.backend}: 20 bodies, tend 1, tframe 0.01, dt 0.001")
+    times = ", ".join(f"{k} {v:g}" for k, v in lecture.TIMES.items())
+    print(f"Lecture workload on {args.backend}: {lecture.N} bodies, {times}")
     print(out.getvalue().rstrip())
     print()
     print("\n".join(time_split(stats, args.backend)))
@@ -233,13 +223,13 @@ def _animate(args):
 
     if args.fps < 1:
         raise ValueError(f"--fps must be at least 1, got {args.fps}")
-    frames = kernels.run_rk2(*_lecture_state(), **_lecture_times(), backend=args.backend)
+    frames = kernels.run_rk2(*lecture.state(), **lecture.TIMES, backend=args.backend)
     path = write_gif(
         frames,
         Path(args.out),
         fps=args.fps,
-        title=f"20 bodies, midpoint RK2 ({args.backend})",
-        tframe=LECTURE["tframe"],
+        title=f"{lecture.N} bodies, midpoint RK2 ({args.backend})",
+        tframe=lecture.TIMES["tframe"],
     )
     print(f"wrote {path}: {len(frames)} frames")
     return 0

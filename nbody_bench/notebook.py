@@ -22,8 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import kernels
-
 ROOT = Path(__file__).resolve().parents[1]
 # The notebook in the source tree (an editable install or a checkout); from a plain install,
 # `nbody-bench notebook` looks for it where it is run (find_notebook).
@@ -39,8 +37,9 @@ def sizes():
 
 def lecture_state():
     """The lecture's 20 bodies: seeded positions and velocities, unit masses."""
-    pos, vel, mass = kernels.initial_conditions(20, seed=0)
-    return pos, vel, mass
+    from .lecture import state
+
+    return state()
 
 
 def time_run(run, rounds):

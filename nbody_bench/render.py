@@ -178,7 +178,7 @@ def lecture(run):
     """The lecture's steps: its run as written (checked calls through the lecture's own
     driver), through run_rk2's loop, and whole in compiled code, against the lecture's
     claims."""
-    from .trial import LECTURE_CLAIMS
+    from .lecture import CLAIMS
 
     written, loop = _by(run.rows, "lecture-as-written"), _by(run.rows, "lecture")
     whole = _by(run.rows, "lecture-whole-run")
@@ -187,7 +187,7 @@ def lecture(run):
     for backend in [b for b in kernels.BACKENDS if b in written or b in loop]:
         cells = [
             f"`{backend}`",
-            _times(LECTURE_CLAIMS[backend]) if backend in LECTURE_CLAIMS else "-",
+            _times(CLAIMS[backend]) if backend in CLAIMS else "-",
         ]
         for table in (written, loop, whole):
             row = table.get(backend)

@@ -43,13 +43,10 @@ import numpy as np
 import kernels
 from kernels.state import closest_pair
 
-from . import reference
+from . import lecture, reference
 from .workloads import bodies
 
 SIZES = (1, 2, 3, 20, 100, 1000)
-LECTURE = {"n": 20, "seed": 0, "tend": 1.0, "tframe": 0.01, "dt": 0.001}
-# What the lecture says each of its steps gave over its loop, in its own words.
-LECTURE_CLAIMS = {"numpy": 20, "cython": 100, "fortran": 600}
 LECTURE_STEPS = ("numpy", "numba", "cython", "fortran")
 
 
@@ -428,18 +425,15 @@ def derivative_backend(call):
 def time_lecture(contenders, rounds):
     """{name: fastest lecture run, seconds}, the contenders taking turns round by round,
     so a burst of load on a shared machine falls on all of them alike."""
-    pos, vel = kernels.initial_conditions(LECTURE["n"], seed=LECTURE["seed"])[:2]
-    mass = np.ones(LECTURE["n"])
+    pos, vel = lecture.state()[:2]
+    mass = np.ones(lecture.N)
     for backend in contenders.values():  # untimed: compiles (Numba), warms caches
         kernels.run_rk2(pos, vel, mass, tend=0.01, tframe=0.01, dt=0.001, backend=backend)
     best = dict.fromkeys(contenders, math.inf)
     for _ in range(rounds):
         for name, backend in contenders.items():
             start = time.perf_counter()
-            kernels.run_rk2(
-                pos, vel, mass, tend=LECTURE["tend"], tframe=LECTURE["tframe"],
-                dt=LECTURE["dt"], backend=backend,
-            )  # fmt: skip
+            kernels.run_rk2(pos, vel, mass, **lecture.TIMES, backend=backend)
             best[name] = min(best[name], time.perf_counter() - start)
     return best
 
@@ -471,8 +465,8 @@ def run(target, sizes=SIZES, limit=60.0, rounds=3, timing=True, out=None):
     )
     if not timing:
         return trial
-    at20 = next((c.seconds for c in trial.checks if c.n == LECTURE["n"]), None)
-    calls = 2000
+    at20 = next((c.seconds for c in trial.checks if c.n == lecture.N), None)
+    calls = lecture.CALLS
     if at20 is not None and at20 * calls > 10 * 60:
         trial.note = (
             f"not timed: a lecture run is {calls} calls at N = 20, about "
@@ -501,7 +495,7 @@ def placement(trial):
         lines.append(f"  {label:<8} {_seconds(seconds):>10}  {_times(speedups[name]):>20}")
     claims = ", ".join(
         f"{ {'numpy': 'NumPy', 'cython': 'Cython', 'fortran': 'Fortran'}[b] } about {x}x"
-        for b, x in LECTURE_CLAIMS.items()
+        for b, x in lecture.CLAIMS.items()
     )
     here = ", ".join(f"{b} {_times(speedups[b])}" for b in LECTURE_STEPS if b in speedups)
     lines.append(

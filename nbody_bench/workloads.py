@@ -23,8 +23,6 @@ import numpy as np
 
 import kernels
 
-LECTURE_N = 20
-LECTURE_TIMES = {"tend": 1.0, "tframe": 0.01, "dt": 0.001}
 RUN_TIMES = {"tend": 0.002, "tframe": 0.001, "dt": 0.001}  # 2 frames, 2 steps: 4 calls
 _SIZED = re.compile(r"(derivative|gpu|checked|run|untouched)-n([1-9][0-9]*)")
 
@@ -40,8 +38,10 @@ def bodies(n):
     return pos, vel, mass
 
 
+@functools.cache
 def _lecture_module():
-    """nbody_bench/lecture.py, loaded by its path beside this file (see the module notes)."""
+    """nbody_bench/lecture.py (the lecture's run and driver), loaded by its path beside
+    this file (see the module notes)."""
     spec = importlib.util.spec_from_file_location(
         "nbody_bench_lecture", Path(__file__).with_name("lecture.py")
     )
@@ -58,16 +58,16 @@ def workload(name, backend):
     """
     chosen = kernels.get(backend)
     if name in ("lecture", "lecture-whole-run", "lecture-as-written"):
-        pos, vel, mass = kernels.initial_conditions(LECTURE_N, seed=0)
+        lecture = _lecture_module()
+        pos, vel, mass = lecture.state()
         if name == "lecture-as-written":
-            lecture = _lecture_module()
             derivs = lecture.plugged_in(backend, mass)
             return functools.partial(
-                lecture.run_nbody_rk2, pos, vel, **LECTURE_TIMES, derivatives=derivs
+                lecture.run_nbody_rk2, pos, vel, **lecture.TIMES, derivatives=derivs
             )
         whole_run = name == "lecture-whole-run"
         return functools.partial(
-            kernels.run_rk2, pos, vel, mass, **LECTURE_TIMES, backend=backend, whole_run=whole_run
+            kernels.run_rk2, pos, vel, mass, **lecture.TIMES, backend=backend, whole_run=whole_run
         )
     sized = _SIZED.fullmatch(name)
     if sized is None:

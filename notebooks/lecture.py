@@ -36,8 +36,8 @@ import kernels.python as python_kernel
 from kernels.multiprocessing import close_pool, usable_cores
 from nbody_bench import notebook
 from nbody_bench.animation import animate
+from nbody_bench.lecture import CLAIMS as LECTURE_CLAIMS
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
-from nbody_bench.trial import LECTURE_CLAIMS
 
 TEND, ROUNDS = notebook.sizes()
 TFRAME, DT = 0.01, 0.001

@@ -132,3 +132,14 @@ def test_whole_run_needs_a_backend_that_has_it():
             backend="numpy",
             whole_run=True,
         )
+
+
+def test_the_lectures_run_is_the_2000_calls_run_rk2_makes():
+    """nbody_bench.lecture's counts, which the tools print, are what run_rk2 schedules."""
+    from nbody_bench import lecture
+
+    steps, _ = schedule(lecture.FRAMES, lecture.TIMES["tframe"], lecture.TIMES["dt"])
+    assert lecture.CALLS == 2 * len(steps) == 2000
+    pos, _, mass = lecture.state()
+    assert pos.shape == (lecture.N, 3)
+    assert (mass == 1).all()

@@ -8,7 +8,7 @@ import pytest
 
 import kernels
 from nbody_bench import notebook
-from nbody_bench.trial import LECTURE_CLAIMS
+from nbody_bench.lecture import CLAIMS as LECTURE_CLAIMS
 
 MISSING = [m for m in ("jupytext", "nbclient", "ipykernel") if importlib.util.find_spec(m) is None]
 pytestmark = pytest.mark.skipif(
