@@ -38,6 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import formatting
 from .paired import Paired
 
 WORKER = Path(__file__).with_name("ab_worker.py")
@@ -329,8 +330,8 @@ def format_report(verdicts, base, head, threshold):
         lines.append(
             [
                 v.benchmark,
-                _duration(v.base),
-                _duration(v.head),
+                formatting.duration(v.base),
+                formatting.duration(v.head),
                 f"{median:.3f} [{low:.3f}, {high:.3f}]",
                 v.status.upper() if v.status == "slower" else v.status,
             ]
@@ -352,13 +353,6 @@ def format_report(verdicts, base, head, threshold):
             f"ab: {len(slower)} regression(s)" + (f": {', '.join(slower)}" if slower else ""),
         ]
     )
-
-
-def _duration(seconds):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.4g} {unit}"
-    return f"{seconds / 1e-9:.4g} ns"
 
 
 def run(args, log=sys.stderr):

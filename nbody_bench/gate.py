@@ -39,9 +39,10 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import formatting
 from .required import required_backends, under_ci
 from .results import BASELINE, BUILDS, ResultsError, load_run, ratio, rows_from
-from .summary import format_table, format_times
+from .summary import format_table
 
 KINDS = ("min", "max", "min-per-added-core", "max-per-core")  # the forms a bound can take
 PER_CORE = ("min-per-added-core", "max-per-core")
@@ -272,12 +273,12 @@ def evaluate(rows, thresholds, required=frozenset()):
             else:
                 value, per = (speedup - 1) / (row.cores - 1), "per added core"
             what = (
-                f"speedup over {bound.over} {format_times(speedup)} on {row.cores} cores, "
+                f"speedup over {bound.over} {formatting.speedup(speedup)} on {row.cores} cores, "
                 f"{value:.2f}x {per}"
             )
         else:
             value = speedup
-            what = f"speedup over {bound.over} {format_times(speedup)}"
+            what = f"speedup over {bound.over} {formatting.speedup(speedup)}"
         verdicts.append(replace(_judge(bound, name, what, value, thresholds), cores=row.cores))
     return verdicts
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import formatting
+
 ROOT = Path(__file__).resolve().parents[1]
 # The notebook in the source tree (an editable install or a checkout); from a plain install,
 # `nbody-bench notebook` looks for it where it is run (find_notebook).
@@ -153,18 +155,10 @@ def table(times, baseline="python", claims=None):
         "|---|---|---|---|",
     ]
     for name, seconds in sorted(times.items(), key=lambda kv: kv[1], reverse=True):
-        speedup = times[baseline] / seconds
-        shown = f"{speedup:,.0f}x" if speedup >= 100 else f"{speedup:.2g}x"
+        shown = formatting.speedup(times[baseline] / seconds)
         claim = f"about {claims[name]}x" if name in claims else ""
-        rows.append(f"| {name} | {_seconds(seconds)} | {shown} | {claim} |")
+        rows.append(f"| {name} | {formatting.duration(seconds, 3)} | {shown} | {claim} |")
     return Markdown("\n".join(rows))
-
-
-def _seconds(s):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
 
 
 def find_notebook(where=None):

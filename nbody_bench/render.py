@@ -32,6 +32,7 @@ from pathlib import Path
 
 import kernels
 
+from . import formatting
 from .gate import evaluate, load_thresholds
 from .results import (
     BASELINE,
@@ -42,7 +43,7 @@ from .results import (
     load_run,
     rows_from,
 )
-from .summary import _duration, _percent, format_checked_cost, format_crossover, format_gpu
+from .summary import format_checked_cost, format_crossover, format_gpu
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"^<!-- render: (?P<name>[a-z-]+)(?: (?P<run>\S+))? -->$")
@@ -125,10 +126,6 @@ def _markdown(header, lines, right_from=1):
     )
 
 
-def _times(value):
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.3g}x"
-
-
 def _ordered(rows):
     known = kernels.BACKENDS
     return sorted(
@@ -164,11 +161,11 @@ def backends(run):
         lines.append(
             [
                 f"`{backend}`",
-                _duration(row.time) if row else "-",
-                _times(row.speedup) if row and row.speedup else "-",
-                _times(big.speedup) if big and big.speedup else "-",
-                _percent(of_ref) if of_ref is not None else "-",
-                _percent(of_limit) if of_limit is not None else "-",
+                formatting.duration(row.time) if row else "-",
+                formatting.speedup(row.speedup, 3) if row and row.speedup else "-",
+                formatting.speedup(big.speedup, 3) if big and big.speedup else "-",
+                formatting.percent(of_ref) if of_ref is not None else "-",
+                formatting.percent(of_limit) if of_limit is not None else "-",
             ]
         )
     return _markdown(header, lines)
@@ -187,12 +184,14 @@ def lecture(run):
     for backend in [b for b in kernels.BACKENDS if b in written or b in loop]:
         cells = [
             f"`{backend}`",
-            _times(CLAIMS[backend]) if backend in CLAIMS else "-",
+            formatting.speedup(CLAIMS[backend], 3) if backend in CLAIMS else "-",
         ]
         for table in (written, loop, whole):
             row = table.get(backend)
             cells.append(
-                f"{_times(row.speedup)} ({_duration(row.time)})" if row and row.speedup else "-"
+                f"{formatting.speedup(row.speedup, 3)} ({formatting.duration(row.time)})"
+                if row and row.speedup
+                else "-"
             )
         lines.append(cells)
     return _markdown(header, lines, right_from=1)
@@ -211,9 +210,9 @@ def derivative(run):
         for n in sizes:
             r = cells.get((backend, n))
             if r is None or r.speedup is None:
-                row.append("-" if r is None else _duration(r.time))
+                row.append("-" if r is None else formatting.duration(r.time))
             else:
-                row.append(("~" if r.speedup_estimated else "") + _times(r.speedup))
+                row.append(("~" if r.speedup_estimated else "") + formatting.speedup(r.speedup, 3))
         lines.append(row)
     note = (
         f"\n\n~: the {BASELINE} baseline is not run at this N; its time is scaled from the "
@@ -240,7 +239,9 @@ def limit(run):
         ]
         if all(f is None for f in fractions):
             continue
-        lines.append([f"`{backend}`", *("-" if f is None else _percent(f) for f in fractions)])
+        lines.append(
+            [f"`{backend}`", *("-" if f is None else formatting.percent(f) for f in fractions)]
+        )
     return _markdown(header, lines)
 
 

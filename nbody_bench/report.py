@@ -15,6 +15,7 @@ import numpy as np
 
 import kernels
 
+from . import formatting
 from .gate import evaluate
 from .history import saved_runs
 from .results import BASELINE, LIMIT, REFERENCE
@@ -23,7 +24,6 @@ from .summary import (
     format_crossover,
     format_gpu,
     format_table,
-    format_times,
 )
 
 # The lecture's own figures, speedup over its original loop on the 20-body workload.
@@ -140,7 +140,9 @@ def _plot_speedup(plt, run, path):
         ]
         for k, (label, values, color) in enumerate(bars):
             drawn = ax.bar(x + (k - 1) * 0.27, values, width=0.27, color=color, label=label)
-            ax.bar_label(drawn, labels=[format_times(v) if v else "" for v in values], fontsize=7)
+            ax.bar_label(
+                drawn, labels=[formatting.speedup(v) if v else "" for v in values], fontsize=7
+            )
         ax.set_xticks(x, backends, rotation=20, ha="right")
         ax.set_yscale("log")
         ax.axhline(1, color="grey", linewidth=0.8)

@@ -21,6 +21,8 @@ import numpy as np
 
 import kernels
 
+from . import formatting
+
 PROJECTED_N = (10_000, 100_000, 1_000_000)
 PROJECTED_WORKERS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -120,16 +122,16 @@ def project(model):
     header = "N \\ workers  " + "  ".join(f"{w:>9}" for w in PROJECTED_WORKERS)
     lines = ["Projected time of one call (the model above):", header]
     for n in PROJECTED_N:
-        cells = "  ".join(f"{_seconds(model.time(n, w)):>9}" for w in PROJECTED_WORKERS)
+        cells = "  ".join(
+            f"{formatting.duration(model.time(n, w), 3):>9}" for w in PROJECTED_WORKERS
+        )
         lines.append(f"{n:<12} {cells}")
-    single = "  ".join(f"{_seconds(n * (n - 1) / 2 / model.rate)}" for n in PROJECTED_N)
+    single = "  ".join(
+        f"{formatting.duration(n * (n - 1) / 2 / model.rate, 3)}" for n in PROJECTED_N
+    )
     lines.append(f"one core, no cluster: {single}")
     lines.append(
         "pays from N = "
         + ", ".join(f"{pays_from(model, w)} on {w} workers" for w in PROJECTED_WORKERS[1:])
     )
     return lines
-
-
-def _seconds(value):
-    return f"{value:.3g} s" if value >= 1 else f"{value * 1e3:.3g} ms"

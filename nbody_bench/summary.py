@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import kernels
 
+from . import formatting
 from .results import (
     BASELINE,
     FLOPS_PER_INTERACTION,
@@ -51,12 +52,12 @@ def format_table(rows, verdicts=()):
             (
                 r.workload,
                 r.backend,
-                _duration(r.min),
-                f"{_duration(r.median)} (+{_percent(r.spread)})",
+                formatting.duration(r.min),
+                f"{formatting.duration(r.median)} (+{formatting.percent(r.spread)})",
                 speedup,
                 f"{r.pairs_per_second:.3g}",
-                "-" if of_reference is None else _percent(of_reference),
-                "-" if of_limit is None else _percent(of_limit),
+                "-" if of_reference is None else formatting.percent(of_reference),
+                "-" if of_limit is None else formatting.percent(of_limit),
                 gate,
                 target,
             )
@@ -160,11 +161,11 @@ def format_gpu(rows):
             [
                 name,
                 str(r.n),
-                _duration(r.time),
+                formatting.duration(r.time),
                 f"{r.pairs_per_second:.3g}",
                 f"{flops / 1e12:.3g} TFLOP/s" if on_gpu else "-",
-                _percent(flops / r.fp64_peak) if on_gpu and r.fp64_peak else "-",
-                format_times(yardstick[r.n] / r.time) if r.n in yardstick else "-",
+                formatting.percent(flops / r.fp64_peak) if on_gpu and r.fp64_peak else "-",
+                formatting.speedup(yardstick[r.n] / r.time) if r.n in yardstick else "-",
             ]
         )
     out = [
@@ -230,12 +231,10 @@ def format_checked_cost(rows):
             row, base = checked[backend, n], kernel[backend, n]
             if row.checked_cost is None:
                 extra = row.time - base
-                cells.append(f"~{_signed(extra)} ({extra / base:+.1%})")
+                cells.append(f"~{formatting.signed_duration(extra)} ({extra / base:+.1%})")
             else:
-                extra, low, high = row.checked_cost
-                cells.append(
-                    f"{_signed(extra)} [{_signed(low)}, {_signed(high)}] ({extra / base:+.1%})"
-                )
+                extra, low, high = (formatting.signed_duration(x) for x in row.checked_cost)
+                cells.append(f"{extra} [{low}, {high}] ({row.checked_cost[0] / base:+.1%})")
         lines.append([backend, *cells])
     title = (
         "The checked call: derivatives() beyond the unchecked kernel, per call (goals: within "
@@ -258,20 +257,6 @@ def _columns(header, lines):
     return [fmt(header), fmt(["-" * w for w in widths]), *(fmt(x) for x in lines)]
 
 
-def _signed(seconds):
-    return f"{'-' if seconds < 0 else '+'}{_duration(abs(seconds))}"
-
-
-def format_times(value):
-    """A speedup for people: 0.73x, 82x, 2,786x."""
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.2g}x"
-
-
-def _percent(fraction):
-    percent = 100 * fraction
-    return f"{percent:.0f}%" if percent >= 10 else f"{percent:.2g}%"
-
-
 def _verdict(v):
     return f"{v.status} ({v.bound.text})"
 
@@ -283,10 +268,3 @@ def _rank(backend):
 
 def _order(row):
     return (row.kind != "lecture", row.n, row.workload, _rank(row.backend))
-
-
-def _duration(seconds):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.4g} {unit}"
-    return f"{seconds / 1e-9:.4g} ns"

@@ -44,6 +44,7 @@ import kernels
 from kernels.state import closest_pair
 
 from . import lecture, reference
+from .formatting import duration, speedup
 from .workloads import bodies
 
 SIZES = (1, 2, 3, 20, 100, 1000)
@@ -454,7 +455,7 @@ def run(target, sizes=SIZES, limit=60.0, rounds=3, timing=True, out=None):
     for n in sizes:
         result = check(call, n, source, limit)
         trial.checks.append(result)
-        status = f"ok ({_seconds(result.seconds)})" if result.ok else f"WRONG: {result.problem}"
+        status = f"ok ({duration(result.seconds, 3)})" if result.ok else f"WRONG: {result.problem}"
         print(f"  N = {n:<5} {status}", file=out, flush=True)
         if not result.ok:
             print(f"not correct at N = {n}: {result.problem}", file=out)
@@ -470,7 +471,7 @@ def run(target, sizes=SIZES, limit=60.0, rounds=3, timing=True, out=None):
     if at20 is not None and at20 * calls > 10 * 60:
         trial.note = (
             f"not timed: a lecture run is {calls} calls at N = 20, about "
-            f"{_seconds(at20 * calls)} at the {_seconds(at20)} a call measured above"
+            f"{duration(at20 * calls, 3)} at the {duration(at20, 3)} a call measured above"
         )
         print(trial.note, file=out)
         return trial
@@ -492,28 +493,17 @@ def placement(trial):
     lines = [f"  {'':<8} {'run':>10}  {'vs the lecture loop':>20}"]
     for name, seconds in sorted(trial.times.items(), key=lambda kv: kv[1], reverse=True):
         label = "yours" if name == "yours" else name
-        lines.append(f"  {label:<8} {_seconds(seconds):>10}  {_times(speedups[name]):>20}")
+        lines.append(f"  {label:<8} {duration(seconds, 3):>10}  {speedup(speedups[name]):>20}")
     claims = ", ".join(
         f"{ {'numpy': 'NumPy', 'cython': 'Cython', 'fortran': 'Fortran'}[b] } about {x}x"
         for b, x in lecture.CLAIMS.items()
     )
-    here = ", ".join(f"{b} {_times(speedups[b])}" for b in LECTURE_STEPS if b in speedups)
+    here = ", ".join(f"{b} {speedup(speedups[b])}" for b in LECTURE_STEPS if b in speedups)
     lines.append(
-        f"your function: {_times(speedups['yours'])} the lecture's loop; the lecture's "
+        f"your function: {speedup(speedups['yours'])} the lecture's loop; the lecture's "
         f"steps claim {claims}; here {here}"
     )
     return "\n".join(lines)
-
-
-def _times(x):
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.2g}x"
-
-
-def _seconds(s):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
 
 
 def to_json(trial):
