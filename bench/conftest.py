@@ -108,7 +108,7 @@ def pytest_addoption(parser):
 # fastest), so one call gets at least this many rounds for the minimum to settle. Not the
 # lecture's 2000 calls a round (seconds of them for the per-body pool), whose hand-offs
 # average out within the round: pytest-benchmark's 5 rounds suffice there.
-POOLED = {"multiprocessing", "multiprocessing-shared", "dask"}
+POOLED = kernels.registry.POOLED
 POOLED_ROUNDS = 10
 
 

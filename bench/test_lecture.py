@@ -9,23 +9,20 @@ buffers calling the unchecked kernel; "whole-run", the whole integration in comp
 import pytest
 
 import kernels
+import kernels.registry
 from kernels.numpy import accelerations
 from kernels.registry import has_whole_run
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 
 # The lecture's 20 bodies are microseconds of work a call: a parallel variant's time there
-# is the hand-off between cores, which on a shared 2-vCPU machine varied two-fold between
-# runs of an unchanged tree. (The lecture's own per-body `multiprocessing` stays: it
-# loses either way, which is its lesson.)
-PARALLEL = {
-    "numba-parallel": "20 bodies are too little work to time threads on; see N >= 1000",
-    "multiprocessing-shared": "20 bodies are too little work to time processes on; see N >= 1000",
-    "simd-parallel": "20 bodies are too little work to time threads on; see N >= 1000",
-    "dask": "20 bodies are too little work to send to a cluster; see N >= 10000",
-}
+# is the hand-off between cores (threads, processes, a cluster), which on a shared 2-vCPU
+# machine varied two-fold between runs of an unchanged tree; they are timed from N = 1000
+# (bench/test_derivative.py). The lecture's own per-body `multiprocessing` stays: it loses
+# either way, which is its lesson.
+NOT_AT_20 = kernels.registry.PARALLEL - {"multiprocessing"}
 
-# Every backend but the parallel ones (a plugin too: its tests say whether it loads).
-SERIAL = [name for name in kernels.names() if name not in PARALLEL]
+# Every backend but those (a plugin too: its tests say whether it loads).
+SERIAL = [name for name in kernels.names() if name not in NOT_AT_20]
 
 MODES = {
     "python-loop": ("lecture", False),  # run_rk2's Python loop calling the derivative

@@ -14,6 +14,7 @@ from . import plugins
 from ._boundary import Kernel, checked, finish, stage
 from .errors import BackendUnavailable, UnknownBackend
 from .state import check_state, closest_pair
+from .traits import TRAITS, UNKNOWN, Traits, having, traits
 
 # Stable order, baseline first: reports and benchmark histories key on these names.
 BACKENDS = (
@@ -63,19 +64,13 @@ _MODULES = {
     "cupy": "kernels.cupy",
 }
 
-# What can be said of a built-in backend without importing it (an import may fail here,
-# or take seconds): the suite generates only the combinations a backend can run anywhere,
-# and CI requires every backend that this machine's kind must have. tests/test_api.py holds
-# these to what each backend module defines.
-GPU = frozenset({"cuda", "cupy"})  # need an NVIDIA GPU; every other backend runs on any CPU
-# Those with a whole-run mode (`integrate`, for run_rk2(..., whole_run=True)).
-WHOLE_RUN = frozenset(
-    {"numba", "cython", "fortran", "c-reference", "simd", "simd-parallel", "pythran", "jax", "cuda"}
-)
-
-# Those whose derivative is also a C function (`KERNEL`, Backend.kernel), which the checked
-# call runs from C: the compiled serial backends.
-C_KERNEL = frozenset({"c-reference", "simd", "cython", "fortran", "numba"})
+# The built-in backends by trait (kernels.traits: known without importing them).
+assert set(TRAITS) == set(BACKENDS), "kernels/traits.py and BACKENDS name the same backends"
+GPU = having("gpu")
+WHOLE_RUN = having("whole_run")
+C_KERNEL = having("c_kernel")
+PARALLEL = having("parallel")
+POOLED = having("pooled")
 
 _loaded: dict[str, Backend | BackendUnavailable] = {}
 _discovered: dict[str, plugins.Plugin] | None = None
@@ -90,7 +85,8 @@ class Backend:
     only, which raises no NumPy floating-point warnings, so the checked call need not
     silence them (np.errstate costs as much as a 20-body kernel call). `kernel`, where
     present, is the same derivative as a C function, which the checked call runs from C
-    with no Python object made for its arguments.
+    with no Python object made for its arguments. `traits` are what kernels.traits says
+    of it (parallel, pooled, gpu, its serial twin; all false for a plugin).
     """
 
     name: str
@@ -98,6 +94,7 @@ class Backend:
     integrate: Callable | None = None
     compiled: bool = False
     kernel: Kernel | None = None
+    traits: Traits = UNKNOWN
 
     @classmethod
     def from_accelerations(cls, name, accelerations):
@@ -107,7 +104,7 @@ class Backend:
             rate[0] = state[1]
             rate[1] = accelerations(state[0], mass)
 
-        return cls(name, derivatives_into)
+        return cls(name, derivatives_into, traits=traits(name))
 
     def derivatives(self, pos, vel, mass):
         """(dpdt, dvdt) for the state; raises ValueError on bad input (see DESIGN.md).
@@ -185,6 +182,7 @@ def _from(name, found):
         getattr(found, "integrate", None),
         compiled=getattr(found, "COMPILED", False),
         kernel=getattr(found, "KERNEL", None),
+        traits=traits(name),
     )
 
 

@@ -38,7 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import formatting
+from . import formatting, traits
 from .paired import Paired
 
 WORKER = Path(__file__).with_name("ab_worker.py")
@@ -247,7 +247,7 @@ def measure(teams, workload, backend, pairs, block_seconds, slow_down, budget=ma
 
 
 # Backends that run on more than the calling thread: their workers keep every CPU.
-PARALLEL = {"numba-parallel", "simd-parallel", "multiprocessing", "multiprocessing-shared", "dask"}
+PARALLEL = traits.PARALLEL
 
 
 def pin(team, index, backend):

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import kernels
+import kernels.registry
 
 ROOT = Path(kernels.__file__).resolve().parent
 
@@ -66,13 +67,14 @@ BUILT_IN = {
     "simd": "kernels/simd/",
     "pythran": "kernels/pythran/",
 }
-OTHER_PROCESSES = {"multiprocessing", "multiprocessing-shared", "dask"}
+OTHER_PROCESSES = kernels.registry.POOLED
 TOO_SLOW_FOR_MEMORY = {"python": "50 s a call", "multiprocessing": "minutes a call"}
 
 _PROBE = r"""
 import json, os, sys, time
 start = time.perf_counter()
 import kernels
+import kernels.registry
 backend = kernels.get(sys.argv[1])
 pos, vel, mass = kernels.initial_conditions(20, seed=0)
 backend.derivatives(pos, vel, mass)

@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import ab
+from . import ab, traits
 from .history import saved_runs
 from .results import ResultsError, load_run
 
@@ -41,7 +41,7 @@ HISTORY = 8  # earlier runs a benchmark is set against
 FENCE_FROM = 4  # earlier runs needed for a fence of the benchmark's own
 # Backends that run on a pool of processes or a cluster: one A/B worker a side, since each
 # worker's pool takes every core.
-POOLED = {"multiprocessing", "multiprocessing-shared", "dask"}
+POOLED = traits.POOLED
 
 
 def fence(times):

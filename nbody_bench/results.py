@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .traits import TWINS
+
 BASELINE = "python"
 # The two yardsticks of compiled speed. The C reference is the plain pair loop as gcc
 # compiles it: "% of ref" says how well a tool compiles that loop. The limit kernel is the
@@ -27,13 +29,7 @@ REFERENCE = "c-reference"
 LIMIT = "simd"
 PARALLEL_LIMIT = "simd-parallel"  # the limit kernel on every core
 # Each parallel variant and its serial twin: the same arithmetic in one thread or process.
-PARALLEL_TWINS = {
-    "multiprocessing": "python",
-    "multiprocessing-shared": "numpy",
-    "numba-parallel": "numba",
-    "simd-parallel": "simd",
-    "dask": "simd",
-}
+PARALLEL_TWINS = TWINS  # kernels/traits.py
 # The GPU's FP64 count, as GPU Gems 3 ch. 31 counts it: 20 flops per pair interaction and
 # N^2 interactions a call (the tiled kernel computes every pair twice, once for each body).
 FLOPS_PER_INTERACTION = 20

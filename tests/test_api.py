@@ -10,6 +10,7 @@ import pytest
 
 import kernels
 import kernels.registry
+import kernels.traits
 
 
 def test_backends_in_stable_order_with_baseline_first():
@@ -58,13 +59,31 @@ def test_compiled_backends_present_wherever_their_toolchain_is():
 
 
 def test_the_static_traits_are_what_each_backend_module_has(backend):
-    """kernels.registry.WHOLE_RUN decides which whole-run benchmarks the suite generates
-    without importing a backend: it must say what the loaded backend has."""
-    if backend in kernels.BACKENDS:
-        has = kernels.get(backend).integrate is not None
-        assert (backend in kernels.registry.WHOLE_RUN) == has, (
-            f"{backend}: {'has' if has else 'has no'} whole-run mode, but WHOLE_RUN says otherwise"
-        )
+    """kernels/traits.py decides, without importing a backend, which whole-run benchmarks
+    the suite generates and which backends get a pool's rounds: it must say what the loaded
+    backend has, and the Backend carries it."""
+    found = kernels.get(backend)
+    if backend not in kernels.BACKENDS:
+        assert found.traits == kernels.traits.UNKNOWN  # a plugin: nothing claimed for it
+        return
+    assert found.traits == kernels.traits.traits(backend)
+    has = found.integrate is not None
+    assert found.traits.whole_run == has, (
+        f"{backend}: {'has' if has else 'has no'} whole-run mode, but kernels/traits.py says "
+        "otherwise"
+    )
+    assert found.traits.c_kernel == (found.kernel is not None), backend
+
+
+def test_every_parallel_backend_names_a_serial_twin_and_only_those():
+    for name, traits in kernels.traits.TRAITS.items():
+        if traits.parallel:
+            twin = kernels.traits.traits(traits.twin)
+            assert not twin.parallel, f"{name}'s twin {traits.twin} is parallel"
+        else:
+            assert traits.twin is None, name
+        assert not traits.pooled or traits.parallel, f"{name}: pooled but not parallel"
+    assert set(kernels.traits.TRAITS) == set(kernels.BACKENDS)
 
 
 def test_get_returns_named_backend(backend):
