@@ -107,6 +107,22 @@ def test_without_the_previous_build_the_suspect_is_timed_against_the_history(
     out = capsys.readouterr().out
     assert "timing again against the history" in out
     assert ("still slower" in out) == (code == 1)
+    # a slow-down is confirmed only when every fresh process repeats it
+    assert f"(fastest of {recheck.LOOKS if code else 1} process(es))" in out
+
+
+def test_a_process_that_started_slow_is_not_a_slow_down(tmp_path, monkeypatch, capsys):
+    """The first fresh look is as slow as the suite's run, the second is within the
+    history: noise, not confirmed, and no third look."""
+    save(tmp_path, 1, [entry("derivative-n20", "cython", 1e-6)])
+    save(tmp_path, 2, [entry("derivative-n20", "cython", 1e-6)], dirty=True)
+    save(tmp_path, 3, [entry("derivative-n20", "cython", 2e-6)])
+    looks = iter([2e-6, 1.05e-6, 9.0])
+    monkeypatch.setattr(recheck, "time_in_a_fresh_process", lambda *_: next(looks))
+    assert recheck.recheck(tmp_path, 0.1, False, 0.05) == 0
+    out = capsys.readouterr().out
+    assert "0.00105 ms now (fastest of 2 process(es))" in out
+    assert "within them: noise" in out
 
 
 def test_the_suites_slow_down_is_applied_when_measuring_again(tmp_path, monkeypatch):
