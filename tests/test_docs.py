@@ -302,3 +302,57 @@ def test_gate_runs_kept_for_calibration_render_each_bound_against_its_worst(tmp_
     table = (tmp_path / "README.md").read_text()
     assert "| lecture | `numba` | >= 400x | 444 (2) | - | 1.11 |" in table
     assert "intel-f6-m143-avx512-1cpu-native-2.json" in table
+
+
+def _slug(heading):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+def _anchors(page):
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    return {_slug(m.group(1)) for m in re.finditer(r"^#{1,6} (.+)$", text, re.M)}
+
+
+def broken_links(page):
+    """What of the page's relative links leads nowhere: a missing file or heading."""
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    problems = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):  # https:, mailto:: not the project's
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            problems.append(f"{page.name}: {target}: no {path}")
+        elif anchor and file.suffix == ".md" and anchor not in _anchors(file):
+            problems.append(f"{page.name}: {target}: {file.name} has no heading #{anchor}")
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+def test_every_link_between_pages_lands_on_a_file_and_heading(page):
+    problems = broken_links(page)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_link_to_a_missing_page_or_heading_is_caught(tmp_path):
+    (tmp_path / "other.md").write_text("# Other\n\n## The gate\n")
+    page = tmp_path / "page.md"
+    page.write_text(
+        "[ok](other.md#the-gate) [top](#title) [web](https://example.org/x#y)\n"
+        "[gone](missing.md) [stale](other.md#the-compare)\n# Title\n"
+    )
+    assert broken_links(page) == [
+        "page.md: missing.md: no missing.md",
+        "page.md: other.md#the-compare: other.md has no heading #the-compare",
+    ]
+
+
+def test_the_link_checker_knows_githubs_anchors():
+    assert _slug("JAX's dispatches") == "jaxs-dispatches"
+    assert _slug('The limit: what the CPU allows, and "% of limit"') == (
+        "the-limit-what-the-cpu-allows-and--of-limit"
+    )
+    assert _slug("`nbody-bench try`: your own derivative") == "nbody-bench-try-your-own-derivative"
