@@ -49,7 +49,7 @@ BACKENDS = (
 )
 # The compare nominates a benchmark whose fastest round is this much slower than the
 # median of its saved runs of the same build, and than its own noise on record; the A/B
-# check against the last run's commit decides (nbody_bench.recheck; README, "The compare").
+# check against the last run's commit decides (nbody_bench.recheck; docs/checks.md, "The compare").
 COMPARE_NOMINATES = "0.1"
 # The two builds every timing check is calibrated on. "native" compiles for this CPU;
 # "portable" is what a wheel for any x86-64 gets (no -march=native, and Numba generating

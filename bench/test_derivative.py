@@ -141,9 +141,9 @@ def check_then_time(timed, untimed, benchmarking, backend, pos, vel, mass, check
     np.testing.assert_array_equal(rate[0], vel)
 
 
-# Past the matrix, where the scale-out backend can start to pay (README, "Past one
-# machine"): the backends of the crossover table, checked against the C reference in
-# float64 (an extended-precision sum at this N takes a minute).
+# Past the matrix, where the scale-out backend can start to pay (docs/scale-out.md): the
+# backends of the crossover table, checked on a sample of bodies against the
+# extended-precision sum (over all of them it takes a minute at this N).
 LARGE_N = 20000
 AT_SCALE = ("c-reference", "numba", "numba-parallel", "simd", "simd-parallel", "dask")
 

@@ -19,7 +19,7 @@ A backend whose derivative is a C function (a `Kernel`) is called from here too,
 `checked`: checks, kernel and result check in one call from Python, the kernel reading
 the caller's arrays in place, with nothing made but the result. Other backends take
 `stage`'s private copies into the (2, n, 3) state their `derivatives_into` reads, then
-`finish` (README, "The checked call").
+`finish` (docs/backends.md, "The checked call").
 
 The loops are in checks.h.
 """

@@ -24,7 +24,7 @@ multiplies; "divide" takes a square root and a division, each rounded correctly,
 CPU kernels do. FP64 has no hardware square root, reciprocal or division on NVIDIA GPUs:
 each is an approximation from the special-function unit refined by FP64 Newton steps, so
 the two forms take 17 and 26 FP64 instructions a pair as compiled for an H200, which
-bounds them at 59% and 38% of the FP64 peak by the 20-flop count (`./dev sass`; README,
+bounds them at 59% and 38% of the FP64 peak by the 20-flop count (`./dev sass`; docs/gpu.md,
 "What one pair costs on the GPU"). The kernels themselves are in `kernels._cuda_device`,
 importable without a GPU.
 

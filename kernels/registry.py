@@ -107,7 +107,7 @@ class Backend:
         return cls(name, derivatives_into, traits=traits(name))
 
     def derivatives(self, pos, vel, mass):
-        """(dpdt, dvdt) for the state; raises ValueError on bad input (see DESIGN.md).
+        """(dpdt, dvdt) for the state; raises ValueError on bad input (docs/api.md).
 
         The boundary of a user's own loop, so its common case costs next to nothing:
         float64 C-ordered input is checked in one vectorized pass (kernels/_boundary.pyx),

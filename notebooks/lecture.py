@@ -175,7 +175,7 @@ print(
 #
 # Each backend's checked `derivatives()` in the lecture's driver, as above, timed now.
 # (Dask is left out here: 4000 calls of 20 bodies through a cluster are a minute of
-# round trips; see the README's scale-out section.)
+# round trips; see docs/scale-out.md.)
 
 # %%
 for name in kernels.available():

@@ -1,4 +1,4 @@
-/* The limit kernel (see limit.h and the README section "The limit").
+/* The limit kernel (see limit.h and docs/limit.md).
  *
  * Two pair loops, each where it is the faster (the switch is at SMALL bodies):
  *  - few bodies: every pair twice, a vector of rows i against one body j at a time, so
@@ -32,8 +32,7 @@
 #define INLINE static inline __attribute__((always_inline))
 #endif
 
-/* Below this many bodies the all-pairs loop is the faster (measured: see SMALL in the
- * README's "The limit"). */
+/* Below this many bodies the all-pairs loop is the faster (measured; docs/limit.md). */
 #ifndef SMALL
 #define SMALL 48
 #endif

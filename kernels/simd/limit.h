@@ -3,7 +3,7 @@
  * Structure-of-arrays bodies, an explicit SIMD pair loop per instruction set (AVX-512,
  * AVX2 with FMA, and a portable C loop), the fastest timed at run time, and 1/r^3 from the CPU's
  * reciprocal-square-root estimate refined by Newton-Raphson steps instead of a square
- * root and a division. See the README section "The limit" for its cost per pair.
+ * root and a division. See docs/limit.md, "What one pair costs".
  */
 #ifndef NBODY_LIMIT_H
 #define NBODY_LIMIT_H
