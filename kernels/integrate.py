@@ -17,7 +17,8 @@ def run_rk2(pos, vel, mass, *, tend, tframe, dt, backend, whole_run=False):
 
     `backend` is a name from `kernels.BACKENDS` or a `kernels.Backend`. With
     `whole_run=True` the entire integration runs inside the backend's compiled code
-    (numba, cython, fortran) instead of a Python loop calling its derivative.
+    (the backends with `whole_run` in kernels/traits.py) instead of a Python loop calling
+    its derivative.
 
     Raises ValueError for bad input and FloatingPointError if two bodies collide.
     """
