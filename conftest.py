@@ -9,8 +9,8 @@ import pytest
 
 import kernels
 import kernels.registry
+from kernels.traits import TWINS
 from nbody_bench.required import required_backends, under_ci, why_required
-from nbody_bench.results import PARALLEL_TWINS
 
 _REQUIRED = pytest.StashKey[frozenset]()
 
@@ -48,7 +48,7 @@ BENCH = Path(__file__).resolve().parent / "bench"
 def baselines(chosen):
     """What the chosen backends' benchmarks are measured against, which --backend keeps in
     bench/: python (the speedup column) and each parallel variant's serial twin."""
-    return {"python"} | {PARALLEL_TWINS[name] for name in chosen if name in PARALLEL_TWINS}
+    return {"python"} | {TWINS[name] for name in chosen if name in TWINS}
 
 
 def pytest_collection_modifyitems(config, items):

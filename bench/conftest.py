@@ -21,7 +21,6 @@ from threadpoolctl import threadpool_limits
 
 import kernels
 import kernels.registry
-from kernels.integrate import schedule
 from kernels.multiprocessing import usable_cores
 from nbody_bench import lecture, reference
 from nbody_bench.ab_worker import slowed_down
@@ -49,9 +48,7 @@ from nbody_bench.workloads import bodies, workload  # the seeded inputs, shared 
 # The lecture workload (nbody_bench.lecture): 20 bodies, 100 frames, 2000 derivative calls.
 LECTURE_N = lecture.N
 LECTURE_TIMES = lecture.TIMES
-LECTURE_CALLS = 2 * len(  # two derivative calls a midpoint step, as run_rk2 schedules them
-    schedule(lecture.FRAMES, LECTURE_TIMES["tframe"], LECTURE_TIMES["dt"])[0]
-)
+LECTURE_CALLS = lecture.CALLS  # tests/test_integrate.py holds it to run_rk2's schedule
 
 _RESULTS = pytest.StashKey[list]()
 _SUMMARY = pytest.StashKey[list]()
