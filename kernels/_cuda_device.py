@@ -35,7 +35,13 @@ def _register_under_numpy_2_5():
 
 
 _register_under_numpy_2_5()
-TILE = 128  # threads per block, and bodies per shared-memory tile
+TILE = 128  # bodies per shared-memory tile, and the per-call kernel's threads a block
+TILES = (64, 128, 256)  # the tile sizes the GPU run times (bench/test_gpu.py)
+# The most threads a block may hold on every NVIDIA GPU since compute capability 2.0: the
+# whole run is one launch of one block up to this many bodies, one thread each, the
+# bodies staged through the shared memory a tile at a time as in the per-call kernel.
+ONE_BLOCK = 1024
+WARP = 32  # threads that issue together: a block's threads are rounded up to it
 PAIRS = ("rsqrt", "divide")  # one pair's arithmetic: kernels.cuda's notes
 PAIR = "rsqrt"
 
@@ -101,8 +107,9 @@ FP_WARNINGS = r"(.*: )?(invalid value|divide by zero|overflow) encountered"
 
 
 def kernels_for(tile, pair=PAIR):
-    """The CUDA kernels with `tile` threads a block (a compile-time constant) and one
-    pair's arithmetic `pair` (one of PAIRS)."""
+    """The CUDA kernels with `tile` bodies a shared-memory tile (a compile-time constant,
+    the shared array's size) and one pair's arithmetic `pair` (one of PAIRS). They take
+    their threads a block from the launch: as many as the tile, fewer or more."""
     if pair not in PAIRS:
         raise ValueError(f"pair={pair!r}: choose one of {', '.join(PAIRS)}")
     inverse_root = _inverse_root()
@@ -123,19 +130,22 @@ def kernels_for(tile, pair=PAIR):
             return mj / (r2 * math.sqrt(r2))
 
     @cuda.jit(device=True, inline=True)
-    def pull(xi, yi, zi, sx, sy, sz, sm, k, skip):
-        """The pull of the tile's body k on body (xi, yi, zi), unless k is `skip`."""
+    def pull(xi, yi, zi, sx, sy, sz, sm, k):
+        """The pull of the tile's body k on body (xi, yi, zi)."""
         dx = sx[k] - xi
         dy = sy[k] - yi
         dz = sz[k] - zi
-        s = scale(sm[k], dx * dx + dy * dy + dz * dz) if k != skip else 0.0
+        s = scale(sm[k], dx * dx + dy * dy + dz * dz)
         return s * dx, s * dy, s * dz
 
     @cuda.jit(device=True, inline=True)
-    def tiled_sum(p, m, n, i, tx, staged):
+    def tiled_sum(p, m, n, i, tx, threads, staged):
         """Body i's acceleration from every body j, the bodies staged tile by tile through
-        `staged`, the block's shared (4, tile) array: rows x, y, z, m. Every thread of the
-        block calls it (i may be past n: it loads, it does not sum)."""
+        `staged`, the block's shared (4, tile) array: rows x, y, z, m. Every one of the
+        block's `threads` threads calls it, tx its index (i may be past n: it loads, it
+        does not sum); each loads every threads-th body of a tile, so a block may hold
+        fewer threads than a tile or more. Only the tile that holds body i tests for its
+        own term: in the others every pair counts."""
         sx, sy, sz, sm = staged[0], staged[1], staged[2], staged[3]
         inside = i < n
         xi = p[0, i] if inside else 0.0
@@ -145,19 +155,30 @@ def kernels_for(tile, pair=PAIR):
         ay = 0.0
         az = 0.0
         for start in range(0, n, tile):
-            j = start + tx
-            if j < n:
-                sx[tx] = p[0, j]
-                sy[tx] = p[1, j]
-                sz[tx] = p[2, j]
-                sm[tx] = m[j]
+            for s in range(tx, tile, threads):
+                j = start + s
+                if j < n:
+                    sx[s] = p[0, j]
+                    sy[s] = p[1, j]
+                    sz[s] = p[2, j]
+                    sm[s] = m[j]
             cuda.syncthreads()
             if inside:
-                for k in range(min(tile, n - start)):
-                    fx, fy, fz = pull(xi, yi, zi, sx, sy, sz, sm, k, i - start)
-                    ax += fx
-                    ay += fy
-                    az += fz
+                count = min(tile, n - start)
+                own = i - start  # body i's place in this tile, if it is in it
+                if 0 <= own < count:
+                    for k in range(count):
+                        if k != own:
+                            fx, fy, fz = pull(xi, yi, zi, sx, sy, sz, sm, k)
+                            ax += fx
+                            ay += fy
+                            az += fz
+                else:
+                    for k in range(count):
+                        fx, fy, fz = pull(xi, yi, zi, sx, sy, sz, sm, k)
+                        ax += fx
+                        ay += fy
+                        az += fz
             cuda.syncthreads()  # before the next tile overwrites this one
         return ax, ay, az
 
@@ -168,7 +189,7 @@ def kernels_for(tile, pair=PAIR):
         n = m.shape[0]
         tx = cuda.threadIdx.x
         i = cuda.blockIdx.x * cuda.blockDim.x + tx
-        ax, ay, az = tiled_sum(p, m, n, i, tx, staged)
+        ax, ay, az = tiled_sum(p, m, n, i, tx, cuda.blockDim.x, staged)
         if i < n:
             a[0, i] = ax
             a[1, i] = ay
@@ -203,21 +224,23 @@ def kernels_for(tile, pair=PAIR):
 
     @cuda.jit
     def one_block_run(y, mid, m, steps, frame_ends, frames):
-        """The whole run in one block (n <= its threads): stages apart by the barrier.
-        Stage 1 reads y and writes mid; stage 2 reads mid and writes y, each thread its
-        own body; the barrier makes one stage's writes visible to the next."""
+        """The whole run in one block of at least n threads (up to ONE_BLOCK), one a body,
+        the bodies staged a tile at a time: stages apart by the block's barrier. Stage 1
+        reads y and writes mid; stage 2 reads mid and writes y, each thread its own body;
+        the barrier makes one stage's writes visible to the next."""
         staged = cuda.shared.array((4, tile), float64)
         n = m.shape[0]
         i = cuda.threadIdx.x
+        threads = cuda.blockDim.x
         start = 0
         for k in range(frame_ends.shape[0]):
             for s in range(start, frame_ends[k]):
                 h = steps[s]
-                ax, ay, az = tiled_sum(y, m, n, i, i, staged)
+                ax, ay, az = tiled_sum(y, m, n, i, i, threads, staged)
                 if i < n:
                     advance(y, y, ax, ay, az, 0.5 * h, mid, i)
                 cuda.syncthreads()
-                ax, ay, az = tiled_sum(mid, m, n, i, i, staged)
+                ax, ay, az = tiled_sum(mid, m, n, i, i, threads, staged)
                 if i < n:
                     advance(y, mid, ax, ay, az, h, y, i)
                 cuda.syncthreads()

@@ -11,10 +11,15 @@ Two modes, as the other compiled backends have:
 - per call (`derivatives`): positions and masses to the device, one launch, the
   accelerations back;
 - whole run (`integrate`): the state stays on the device for the whole RK2 run and the
-  frames come back once at the end. Up to TILE bodies the whole integration is one
-  launch of one block, its stages separated by the block's barrier (a launch costs more
-  than 20 bodies' work); beyond, each stage is a launch of the tiled kernel and an
-  update kernel.
+  frames come back once at the end. Up to ONE_BLOCK bodies (1,024, the most threads a
+  block holds) the whole integration is one launch of one block, a thread a body, its
+  stages separated by the block's barrier (a launch costs more than 20 bodies' work);
+  beyond, each stage is a launch of the tiled kernel and an update kernel. The block's
+  threads are decoupled from the tile: the one block stages its bodies TILE at a time.
+
+The kernel's own time, without the copies and the host's work around it, comes from CUDA
+events recorded around the launch (`device_seconds`, `Device.kernel_seconds`): the GPU
+run reports it beside the end-to-end call (bench/test_gpu.py).
 
 Nothing touches the GPU at import beyond asking numba whether one is there
 (`cuda.is_available()`); without one, importing raises BackendUnavailable with the fix.
@@ -56,28 +61,58 @@ if not cuda.is_available():
         "NUMBA_ENABLE_CUDASIM=1 to run the kernels on Numba's CPU simulator (for tests)"
     )
 
-from ._cuda_device import PAIR, PAIRS, SIMULATED, TILE, configured, kernels_for
+from ._cuda_device import (
+    ONE_BLOCK,
+    PAIR,
+    PAIRS,
+    SIMULATED,
+    TILE,
+    TILES,
+    WARP,
+    configured,
+    kernels_for,
+)
+from ._timing import EventTimingError, event_seconds
 
 COMPILED = True
-__all__ = ["PAIR", "PAIRS", "TILE", "Device", "derivatives", "fp64_peak", "integrate"]
+DEVICE_TIMING = "CUDA events (numba-cuda) around the launch"
+__all__ = [
+    "DEVICE_TIMING",
+    "ONE_BLOCK",
+    "PAIR",
+    "PAIRS",
+    "TILE",
+    "TILES",
+    "Device",
+    "EventTimingError",
+    "derivatives",
+    "device_seconds",
+    "fp64_peak",
+    "integrate",
+]
 
 
 class Device:
     """The kernels for one tile size and pair arithmetic, and the device buffers of the
-    last N, reused from call to call (a lock makes concurrent callers take turns on them)."""
+    last N, reused from call to call (a lock makes concurrent callers take turns on them).
+    `threads`: the per-call kernel's threads a block (default: the tile's bodies)."""
 
-    def __init__(self, tile=TILE, pair=PAIR):
+    def __init__(self, tile=TILE, pair=PAIR, threads=None):
         self.tile = tile
         self.pair = pair
+        self.threads = threads or tile
+        if not 1 <= self.threads <= ONE_BLOCK:
+            raise ValueError(f"threads={threads!r}: a block holds 1 to {ONE_BLOCK} threads")
         kernels = kernels_for(tile, pair)
         self.accelerations, self.stage, self.record, self.one_block_run, _ = kernels
         self.lock = threading.Lock()
         self.n = None
         self.launches = {}  # kernel[grid, block] by launch shape (_cuda_device.configured)
 
-    def launch(self, kernel, grid):
-        """kernel[grid, self.tile], made once per grid (without the low-occupancy warning)."""
-        return configured(kernel, grid, self.tile, self.launches)
+    def launch(self, kernel, grid, threads=None):
+        """kernel[grid, threads], self.threads by default, made once per shape (without the
+        low-occupancy warning)."""
+        return configured(kernel, grid, threads or self.threads, self.launches)
 
     def _buffers(self, n):
         if self.n != n:
@@ -88,20 +123,36 @@ class Device:
             self.n = n
 
     def blocks(self, n):
-        return (n + self.tile - 1) // self.tile
+        return (n + self.threads - 1) // self.threads
+
+    def _upload(self, state, mass):
+        n = state.shape[1]
+        self._buffers(n)
+        self.host[...] = state[0].T
+        self.p.copy_to_device(self.host)
+        self.m.copy_to_device(mass)
+        return self.launch(self.accelerations, self.blocks(n))
 
     def derivatives(self, state, mass, rate):
         """rate[0] = velocities, rate[1] = accelerations, computed on the GPU."""
-        n = state.shape[1]
         with self.lock:
-            self._buffers(n)
-            self.host[...] = state[0].T
-            self.p.copy_to_device(self.host)
-            self.m.copy_to_device(mass)
-            self.launch(self.accelerations, self.blocks(n))(self.p, self.m, self.a)
+            self._upload(state, mass)(self.p, self.m, self.a)
             self.a.copy_to_host(self.host)
             rate[0] = state[1]
             rate[1] = self.host.T
+
+    def kernel_seconds(self, state, mass, rounds):
+        """The tiled kernel's own seconds, launch by launch: `rounds` launches on the
+        positions and masses of (state, mass), uploaded once, each timed by CUDA events
+        recorded around it on the default stream (kernels._timing)."""
+        with self.lock:
+            launch = self._upload(state, mass)
+            return event_seconds(
+                lambda: launch(self.p, self.m, self.a),
+                rounds,
+                cuda.event,
+                lambda start, end: start.elapsed_time(end),
+            )
 
     def integrate(self, initial, mass, steps, frame_ends, frames, one_block=None):
         """The whole RK2 run on the device; frames (count, n, 3) copied back once.
@@ -109,15 +160,16 @@ class Device:
         up to ONE_BLOCK bodies."""
         n = initial.shape[1]
         if one_block is None:
-            one_block = n <= self.tile
+            one_block = n <= ONE_BLOCK
         y = cuda.to_device(np.ascontiguousarray(initial.transpose(0, 2, 1).reshape(6, n)))
         mid = cuda.device_array((6, n))
         m = cuda.to_device(np.ascontiguousarray(mass))
         out = cuda.device_array((len(frame_ends), 3, n))
         if one_block:
-            if n > self.tile:
-                raise ValueError(f"the one-block run takes up to {self.tile} bodies, not {n}")
-            self.launch(self.one_block_run, 1)(
+            if n > ONE_BLOCK:
+                raise ValueError(f"the one-block run takes up to {ONE_BLOCK} bodies, not {n}")
+            threads = -(-n // WARP) * WARP  # a thread a body, in whole warps
+            self.launch(self.one_block_run, 1, threads)(
                 y, mid, m, cuda.to_device(steps), cuda.to_device(frame_ends), out
             )
         else:
@@ -141,8 +193,18 @@ class Device:
 # CUDA C++ Programming Guide, "Arithmetic Instructions"): the data-centre parts; the others
 # run FP64 at 1/32 or 1/64 of FP32, 2 per clock.
 FP64_FMA_PER_SM = {(6, 0): 32, (7, 0): 32, (8, 0): 32, (9, 0): 64, (10, 0): 64}
-# Where the clock cannot be read: the vendor's datasheet FP64 rate (no tensor cores).
-FP64_PEAK_BY_NAME = {"H200": 34e12, "H100 SXM": 34e12, "H100 PCIe": 26e12, "A100": 9.7e12}
+# Where the clock cannot be read: the vendor's datasheet FP64 rate (no tensor cores), by
+# the name the device reports ("NVIDIA H100 80GB HBM3" is the SXM part, "NVIDIA H100 NVL"
+# and "NVIDIA H200 NVL" the PCIe cards of 30 TFLOP/s), the first pattern found in it.
+FP64_PEAK_BY_NAME = (
+    ("H200 NVL", 30e12),
+    ("H200", 34e12),
+    ("H100 NVL", 30e12),
+    ("H100 PCIe", 26e12),
+    ("H100 SXM", 34e12),
+    ("H100 80GB HBM3", 34e12),
+    ("A100", 9.7e12),
+)
 
 
 def fp64_peak():
@@ -161,7 +223,7 @@ def fp64_peak():
             f"{name}: {device.MULTIPROCESSOR_COUNT} SMs x {per_sm} FP64 FMA x 2 x "
             f"{clock / 1e9:.3g} GHz"
         )
-    for key, peak in FP64_PEAK_BY_NAME.items():
+    for key, peak in FP64_PEAK_BY_NAME:
         if key in name:
             return peak, f"{name}: the datasheet's {peak / 1e12:g} TFLOP/s"
     return None, f"{name}: unknown FP64 rate"
@@ -176,3 +238,9 @@ def derivatives(state, mass, rate):
 
 def integrate(initial, mass, steps, frame_ends, frames):
     _device.integrate(initial, mass, steps, frame_ends, frames)
+
+
+def device_seconds(state, mass, rounds):
+    """The backend's own kernel (the one `derivatives` launches), timed by CUDA events:
+    seconds of each of `rounds` launches, inputs uploaded once (Device.kernel_seconds)."""
+    return _device.kernel_seconds(state, mass, rounds)

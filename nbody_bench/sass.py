@@ -90,21 +90,22 @@ def count(pair, sass):
 
 def probe(pair):
     """A kernel of one pair's pull, added into running sums as the tiled kernel adds it,
-    from the backend's own device function for `pair`."""
+    from the backend's own device function for `pair`: a pair of a tile that does not hold
+    the body, with no test for the body's own term (only the tile that holds it tests)."""
     from numba import cuda
 
     from kernels._cuda_device import TILE, kernels_for
 
     pull = kernels_for(TILE, pair)[-1]
 
-    def one_pair(p, m, a, skip):
+    def one_pair(p, m, a):
         ax, ay, az = a[0], a[1], a[2]
-        fx, fy, fz = pull(p[0, 0], p[1, 0], p[2, 0], p[0], p[1], p[2], m, 1, skip)
+        fx, fy, fz = pull(p[0, 0], p[1, 0], p[2, 0], p[0], p[1], p[2], m, 1)
         a[0] = ax + fx
         a[1] = ay + fy
         a[2] = az + fz
 
-    return cuda, one_pair, "void(float64[:, :], float64[:], float64[:], int64)"
+    return cuda, one_pair, "void(float64[:, :], float64[:], float64[:])"
 
 
 def tool(name):

@@ -1,6 +1,7 @@
 """The GPU backends without a GPU: the `cuda` kernels on Numba's CUDA simulator, and what
 `cuda` and `cupy` say where they cannot run."""
 
+import importlib
 import importlib.util
 import json
 import os
@@ -42,21 +43,58 @@ for pair in kc.PAIRS:
             "excess": float(reference.excess(rate[1], exact, magnitude).max()),
             "velocities": bool(np.array_equal(rate[0], vel)),
         }
+# The block decoupled from the tile: fewer threads than a tile's bodies (each loads two),
+# and more (a block's bodies span two tiles).
+for threads in (4, 16):
+    device = kc.Device(tile=8, threads=threads)
+    for n in (7, 20, 33):
+        pos, vel, mass = bodies(n)
+        state = np.stack((pos, vel))
+        rate = np.empty_like(state)
+        device.derivatives(state, mass, rate)
+        exact, magnitude = reference.direct_sum(pos, mass)
+        found["per_call"][f"threads{threads}-{n}"] = {
+            "excess": float(reference.excess(rate[1], exact, magnitude).max()),
+            "velocities": bool(np.array_equal(rate[0], vel)),
+        }
+found["bad_threads"] = []
+for threads in (-1, 1025):
+    try:
+        kc.Device(tile=8, threads=threads)
+    except ValueError as exc:
+        found["bad_threads"].append(str(exc))
 try:
     kc.Device(pair="fast")
 except ValueError as exc:
     found["unknown_pair"] = str(exc)
 device = kc.Device(tile=8)
-for n in (5, 8, 13):
+for n in (5, 8, 13, 40):
     pos, vel, mass = bodies(n)
     steps, ends = schedule(3, 0.01, 0.004)
     loop = kernels.run_rk2(pos, vel, mass, tend=0.03, tframe=0.01, dt=0.004, backend="c-reference")
     for one_block in (True, False):
-        if one_block and n > device.tile:
-            continue
         frames = np.empty_like(loop)
         device.integrate(np.stack((pos, vel)), mass, steps, ends, frames, one_block=one_block)
         found["whole_run"][f"{n}-{one_block}"] = float(np.abs(frames - loop).max())
+# Which launches a whole run of 40 bodies makes by default: the one block, of whole warps.
+device = kc.Device(tile=8)
+pos, vel, mass = bodies(40)
+frames = np.empty((len(ends), 40, 3))
+device.integrate(np.stack((pos, vel)), mass, steps, ends, frames)
+found["default_launches"] = sorted(
+    [kernel is device.one_block_run, grid, block] for kernel, grid, block in device.launches
+)
+pos, vel, mass = bodies(kc.ONE_BLOCK + 1)
+try:
+    device.integrate(np.stack((pos, vel)), mass, steps, ends, frames, one_block=True)
+except ValueError as exc:
+    found["too_many_for_one_block"] = str(exc)
+# The kernel's own time by CUDA events: the simulator's events record none.
+pos, vel, mass = bodies(9)
+try:
+    device.kernel_seconds(np.stack((pos, vel)), mass, 2)
+except kc.EventTimingError as exc:
+    found["simulated_events"] = str(exc)
 # The registry's backend, checked call and whole run, with the default tile.
 pos, vel, mass = bodies(20)
 backend = kernels.get("cuda")
@@ -79,8 +117,16 @@ class H200NoClock(H200):
         raise AttributeError("CLOCK_RATE")
 class Unknown(H200NoClock):
     name = "Some GPU"
+class H100(H200NoClock):
+    name = "NVIDIA H100 80GB HBM3"
+class H100NVL(H200NoClock):
+    name = "NVIDIA H100 NVL"
+class H100PCIe(H200NoClock):
+    name = "NVIDIA H100 PCIe"
+class H200NVL(H200NoClock):
+    name = "NVIDIA H200 NVL"
 found["peaks"] = {}
-for stand_in in (H200, H200NoClock, Unknown):
+for stand_in in (H200, H200NoClock, Unknown, H100, H100NVL, H100PCIe, H200NVL):
     kc.cuda.get_current_device = stand_in
     found["peaks"][stand_in.__name__] = kc.fp64_peak()
 print(json.dumps(found))
@@ -110,12 +156,48 @@ def test_the_tiled_kernel_is_within_the_bound(simulated, pair, n):
     assert result["velocities"]
 
 
+@pytest.mark.parametrize("threads", ["4", "16"])
+@pytest.mark.parametrize("n", ["7", "20", "33"])
+def test_the_block_is_decoupled_from_the_tile(simulated, threads, n):
+    """A block of fewer threads than the tile's 8 bodies (each thread stages two) and of
+    more (its bodies span two tiles, and only the tile that holds a body leaves out its
+    own term): the same accelerations, within the bound."""
+    result = simulated["per_call"][f"threads{threads}-{n}"]
+    assert result["excess"] <= 1, f"N = {n}: {result['excess']:.3g} times the float64 bound"
+    assert result["velocities"]
+
+
+def test_a_block_holds_one_to_1024_threads(simulated):
+    assert simulated["bad_threads"] == [
+        "threads=-1: a block holds 1 to 1024 threads",
+        "threads=1025: a block holds 1 to 1024 threads",
+    ]
+
+
 def test_the_whole_run_on_the_device_follows_the_loop(simulated):
-    """One block for the whole run (N up to the tile) and a launch per stage beyond, each
-    against run_rk2's loop over the C reference: the same steps, to rounding."""
-    assert set(simulated["whole_run"]) == {"5-True", "5-False", "8-True", "8-False", "13-False"}
+    """One block for the whole run and a launch per stage, each against run_rk2's loop over
+    the C reference: the same steps, to rounding. The one block holds more bodies than
+    the tile (13 and 40 bodies, tiles of 8: two and five tiles)."""
+    assert set(simulated["whole_run"]) == {
+        f"{n}-{one}" for n in (5, 8, 13, 40) for one in (True, False)
+    }
     for case, difference in simulated["whole_run"].items():
         assert difference < 1e-12, f"{case}: frames {difference:.3g} from the loop's"
+
+
+def test_the_whole_run_is_one_block_up_to_1024_bodies(simulated):
+    """40 bodies with a tile of 8: by default one launch of one block of 64 threads (two
+    warps, a thread a body) and no other launch; 1,025 bodies refused by the one block."""
+    assert simulated["default_launches"] == [[True, 1, 64]]
+    assert simulated["too_many_for_one_block"] == (
+        "the one-block run takes up to 1024 bodies, not 1025"
+    )
+
+
+def test_the_simulator_kernel_time_is_refused_not_reported(simulated):
+    """Device.kernel_seconds launches the kernel between CUDA events; the simulator's
+    events record no time (-1 ms), which is an error naming it, never a figure."""
+    assert "read -1.0 ms: no time was recorded" in simulated["simulated_events"]
 
 
 def test_an_unknown_pair_arithmetic_is_named_with_the_choices(simulated):
@@ -138,6 +220,11 @@ def test_the_fp64_peak_comes_from_the_clock_or_else_the_datasheet(simulated):
     assert source == "NVIDIA H200: 132 SMs x 64 FP64 FMA x 2 x 1.98 GHz"
     assert peaks["H200NoClock"] == [34e12, "NVIDIA H200: the datasheet's 34 TFLOP/s"]
     assert peaks["Unknown"] == [None, "Some GPU: unknown FP64 rate"]
+    # The names H100s and the H200 NVL report, without a clock: their datasheets' rates.
+    assert peaks["H100"] == [34e12, "NVIDIA H100 80GB HBM3: the datasheet's 34 TFLOP/s"]
+    assert peaks["H100NVL"] == [30e12, "NVIDIA H100 NVL: the datasheet's 30 TFLOP/s"]
+    assert peaks["H100PCIe"] == [26e12, "NVIDIA H100 PCIe: the datasheet's 26 TFLOP/s"]
+    assert peaks["H200NVL"] == [30e12, "NVIDIA H200 NVL: the datasheet's 30 TFLOP/s"]
 
 
 def test_without_a_gpu_each_says_why_and_how_to_fix_it(monkeypatch):
@@ -335,3 +422,129 @@ def test_a_gpu_run_without_a_known_peak_leaves_the_share_out():
     rows = rows_from([gpu_entry("gpu-n1000", "jax", 1e-4, 1000)])
     line = format_gpu(rows).splitlines()[3].split()
     assert line == ["jax", "1000", "100", "us", "5e+09", "0.2", "TFLOP/s", "-", "-"]
+
+
+class FakeEvent:
+    """A CUDA event's API (record, synchronize), logging each call."""
+
+    def __init__(self, log, name):
+        self.log, self.name = log, name
+
+    def record(self, stream=0):
+        self.log.append(f"{self.name}.record")
+
+    def synchronize(self):
+        self.log.append(f"{self.name}.synchronize")
+
+
+def fake_events(log, readings):
+    """(event, elapsed_ms) for kernels._timing.event_seconds: events named start and end
+    in turn, and the elapsed milliseconds read from `readings`, one a call."""
+    names = iter(("start", "end"))
+    readings = iter(readings)
+
+    def elapsed(start, end):
+        log.append(f"elapsed({start.name}, {end.name})")
+        return next(readings)
+
+    return (lambda: FakeEvent(log, next(names))), elapsed
+
+
+def test_the_events_bracket_each_run_and_give_seconds():
+    """Each run between its start and end event, the end waited for before the time is
+    read and before the next run: milliseconds read, seconds returned."""
+    from kernels._timing import event_seconds
+
+    log = []
+    event, elapsed = fake_events(log, [2.5, 4.0])
+    seconds = event_seconds(lambda: log.append("work"), 2, event, elapsed)
+    assert seconds == [0.0025, 0.004]
+    one = ["start.record", "work", "end.record", "end.synchronize", "elapsed(start, end)"]
+    assert log == one + one
+
+
+@pytest.mark.parametrize("reading", [-1.0, 0.0, float("nan")])
+def test_events_that_recorded_no_time_are_an_error(reading):
+    from kernels._timing import EventTimingError, event_seconds
+
+    event, elapsed = fake_events([], [reading])
+    with pytest.raises(EventTimingError, match="no time was recorded"):
+        event_seconds(lambda: None, 1, event, elapsed)
+    with pytest.raises(ValueError, match="time at least one run"):
+        event_seconds(lambda: None, 0, event, elapsed)
+
+
+def fake_cupy(log):
+    """A stand-in for CuPy: NumPy's arithmetic, one device, CUDA events from FakeEvent, and
+    every copy to and from the device logged."""
+    import types
+
+    fake = types.ModuleType("cupy")
+
+    def asarray(a):
+        log.append("upload")
+        return np.asarray(a)
+
+    def asnumpy(a):
+        log.append("download")
+        return np.asarray(a)
+
+    names = iter(("start", "end"))
+    fake.asarray, fake.asnumpy = asarray, asnumpy
+    fake.__getattr__ = lambda name: getattr(np, name)  # einsum, sqrt, fill_diagonal, ...
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, CUDARuntimeError=RuntimeError)
+    fake.cuda = types.SimpleNamespace(
+        runtime=runtime,
+        Event=lambda: FakeEvent(log, next(names)),
+        get_elapsed_time=lambda start, end: 3.0,
+    )
+    return fake
+
+
+@pytest.fixture
+def cupy_backend(monkeypatch):
+    """kernels.cupy imported on the stand-in CuPy, and forgotten afterwards."""
+    import importlib
+
+    log = []
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy(log))
+    monkeypatch.delitem(sys.modules, "kernels.cupy", raising=False)
+    module = importlib.import_module("kernels.cupy")
+    yield module, log
+    sys.modules.pop("kernels.cupy", None)
+    if getattr(kernels, "cupy", None) is module:
+        del kernels.cupy
+
+
+def test_cupys_kernel_time_leaves_the_copies_out(cupy_backend):
+    """kernels.cupy's device_seconds uploads once, times only the arithmetic between
+    CuPy's events and copies nothing back; its accelerations are the numpy lesson's."""
+    from nbody_bench import reference
+    from nbody_bench.workloads import bodies
+
+    module, log = cupy_backend
+    pos, vel, mass = bodies(50)
+    exact, magnitude = reference.direct_sum(pos, mass)
+    assert reference.excess(module.accelerations(pos, mass), exact, magnitude).max() <= 1
+    assert log == ["upload", "upload", "download"]
+    log.clear()
+    assert module.device_seconds(np.stack((pos, vel)), mass, 3) == [0.003] * 3
+    assert log[:2] == ["upload", "upload"]
+    assert log[2:] == ["start.record", "end.record", "end.synchronize"] * 3
+    assert "CuPy" in module.DEVICE_TIMING
+
+
+def test_jaxs_device_time_is_a_call_per_round():
+    """kernels.jax's device_seconds (no GPU needed: JAX runs it on the CPU here) gives a
+    time for each round, from inputs put on the device once."""
+    try:
+        jax_backend = importlib.import_module("kernels.jax")
+    except kernels.BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    from nbody_bench.workloads import bodies
+
+    pos, vel, mass = bodies(30)
+    seconds = jax_backend.device_seconds(np.stack((pos, vel)), mass, 4)
+    assert len(seconds) == 4
+    assert all(s > 0 for s in seconds)
+    assert "inputs on the device" in jax_backend.DEVICE_TIMING
