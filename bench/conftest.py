@@ -33,10 +33,11 @@ from nbody_bench.gate import (
     load_thresholds,
     report,
 )
+from nbody_bench.keep import keep
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.paired import Interval, Paired, alternate
 from nbody_bench.required import required_backends, under_ci
-from nbody_bench.results import baseline_for, extra_info_of, rows_from
+from nbody_bench.results import ResultsError, baseline_for, extra_info_of, rows_from
 from nbody_bench.summary import (
     format_checked_cost,
     format_crossover,
@@ -67,6 +68,14 @@ def pytest_addoption(parser):
         action="store_true",
         help="also time one call at N = 1e3 .. 1e6 on the GPU backends and the host's limit "
         "kernel (bench/test_gpu.py; what ./dev gpu runs)",
+    )
+    parser.addoption(
+        "--keep",
+        default=None,
+        metavar="DIR",
+        help="after each benchmark, write DIR/results.json (the run so far, without each "
+        "round's times) and DIR/table.txt (the GPU and summary tables), each replaced whole, "
+        "so a run cut short keeps what it measured (nbody_bench.keep; ./dev gpu sets it)",
     )
     parser.addoption(
         "--time-budget",
@@ -156,10 +165,29 @@ def pytest_collection_modifyitems(config, items):
         if spec and spec.params.get("backend") in POOLED and not lecture:
             item.add_marker(pytest.mark.benchmark(min_rounds=POOLED_ROUNDS))
     # The largest calls last, so that a --time-budget cuts them first (stable: in order).
-    items.sort(key=lambda item: item.get_closest_marker("at_scale") is not None)
+    # With --gpu: the headline first (marker `headline`: cuda at N = 1e5 and 1e6), then
+    # the other GPU backends' items, then the host's, each part's largest calls last.
+    gpu = config.getoption("--gpu")
+    items.sort(key=lambda item: (*(_gpu_part(item) if gpu else ()), _at_scale(item)))
+
+
+def _at_scale(item):
+    return item.get_closest_marker("at_scale") is not None
+
+
+def _gpu_part(item):
+    """(0,) for a headline item, (1,) for another of a GPU backend, (2,) for the host's."""
+    if item.get_closest_marker("headline") is not None:
+        return (0,)
+    spec = getattr(item, "callspec", None)
+    return (1,) if spec and spec.params.get("backend") in kernels.registry.GPU else (2,)
 
 
 def pytest_configure(config):
+    if config.getoption("--gpu"):
+        # JAX takes 75% of the GPU's memory when it starts unless told otherwise, and CuPy
+        # and numba-cuda share the card with it in this run.
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     config.stash[_START] = time.monotonic()
     config.stash[_RESULTS] = []
     config.stash[_SUMMARY] = []
@@ -514,8 +542,10 @@ def timed(benchmark, request):
                 stats = benchmark.stats.stats
                 request.config.stash[_RESULTS].append(
                     {
-                        "extra_info": benchmark.extra_info,
-                        "stats": {"min": stats.min, "median": stats.median},
+                        "name": request.node.name,
+                        "group": workload,
+                        "extra_info": benchmark.extra_info,  # the test may add to it after
+                        "stats": {key: getattr(stats, key) for key in KEPT_STATISTICS},
                     }
                 )
             return result
@@ -523,6 +553,43 @@ def timed(benchmark, request):
         return run
 
     return label
+
+
+KEPT_STATISTICS = ("min", "max", "mean", "median", "stddev", "rounds")
+_KEPT = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """--keep DIR: what the session has measured, written after each test that added to it
+    (its setup, call and teardown done)."""
+    try:
+        return (yield)
+    finally:
+        if item.config.getoption("--keep"):
+            _keep_results(item.config)
+
+
+def _keep_results(config):
+    """nbody_bench.keep of the session's results, with the machine's and the commit's
+    description from pytest-benchmark's own hooks (made once)."""
+    results = config.stash[_RESULTS]
+    state = config.stash.setdefault(_KEPT, {"written": 0})
+    if len(results) == state["written"]:
+        return
+    if "machine_info" not in state:
+        machine_info = config.hook.pytest_benchmark_generate_machine_info(config=config)
+        config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
+        state["machine_info"] = machine_info
+        state["commit_info"] = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    try:
+        keep(config.getoption("--keep"), results, state["machine_info"], state["commit_info"])
+    except (OSError, ResultsError) as exc:
+        # A measurement is never lost to its copy on disk: said, and the run goes on.
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"--keep: the results could not be written: {exc}", red=True)
+    state["written"] = len(results)
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

@@ -211,11 +211,13 @@ def fp64_peak():
     """(FLOP/s, how it was found) for the current GPU's FP64 arithmetic, without tensor
     cores: multiprocessors x FMA units x 2 x clock, or the datasheet by the device's name."""
     device = cuda.get_current_device()
-    name = device.name.decode() if isinstance(device.name, bytes) else str(device.name)
-    per_sm = FP64_FMA_PER_SM.get(tuple(device.compute_capability), 2)
+    name = getattr(device, "name", None) or "an unnamed device"  # the simulator's has none
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    per_sm = FP64_FMA_PER_SM.get(tuple(getattr(device, "compute_capability", ())), 2)
     try:
         clock = device.CLOCK_RATE * 1e3  # kHz
-    except Exception:  # CUDA 13 may not report it
+        device.MULTIPROCESSOR_COUNT  # noqa: B018 (asked here, where a failure is caught)
+    except Exception:  # CUDA 13 may not report the clock; the simulator reports neither
         clock = None
     if clock:
         peak = device.MULTIPROCESSOR_COUNT * per_sm * 2 * clock

@@ -34,10 +34,11 @@ def predicted_call(measured, n):
     return measured[size] * (n / size) ** 2
 
 
-def fits(expected, time_left):
-    """Whether a call predicted to take `expected` seconds, checked once and timed once,
-    ends inside `time_left` seconds (an unpredicted call always starts)."""
-    return expected is None or 2 * expected <= time_left
+def fits(expected, time_left, calls=2):
+    """Whether `calls` calls predicted to take `expected` seconds each (a checking call and
+    one round; the GPU's adds a warm call before them) end inside `time_left` seconds (an
+    unpredicted call always starts)."""
+    return expected is None or calls * expected <= time_left
 
 
 def rounds_for(first_call, time_left=math.inf, round_seconds=ROUND_SECONDS):
@@ -52,3 +53,21 @@ def rounds_for(first_call, time_left=math.inf, round_seconds=ROUND_SECONDS):
         return None
     fitting = min(round_seconds, time_left) // first_call
     return int(max(1, min(MAX_ROUNDS, fitting)))
+
+
+# The kernel's own time, by CUDA events after the end-to-end rounds (bench/test_gpu.py):
+# as many launches as fit in DEVICE_SECONDS, at most DEVICE_ROUNDS, at least one.
+DEVICE_SECONDS = 2.0
+DEVICE_ROUNDS = 10
+
+
+def device_rounds(call, time_left=math.inf):
+    """The launches to time by events for a call of `call` seconds end to end (the kernel
+    takes no longer): as many as fit in DEVICE_SECONDS and in half the time left, between
+    1 and DEVICE_ROUNDS."""
+    if not call >= 0:
+        raise ValueError(f"call = {call!r}: a call's duration in seconds, >= 0")
+    if call == 0:
+        return DEVICE_ROUNDS
+    fitting = min(DEVICE_SECONDS, time_left / 2) // call
+    return int(max(1, min(DEVICE_ROUNDS, fitting)))

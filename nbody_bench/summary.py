@@ -136,38 +136,67 @@ def format_crossover(rows):
 GPU_BACKENDS = ("cuda", "cupy", "jax")
 HOST_YARDSTICK = PARALLEL_LIMIT  # what a GPU backend must beat: the limit kernel, all cores
 GPU_GOALS = (
-    "goals: cuda at 40% or more of the FP64 peak from N = 100000, and 30x simd-parallel "
-    "on the host's cores at N = 100000"
+    "goals: cuda at 40% or more of the FP64 peak by its kernel's time from N = 100000, and "
+    "30x simd-parallel on the host's cores at N = 100000"
 )
 
 
-def format_gpu(rows):
-    """The GPU table (bench/test_gpu.py, workloads gpu-nN and the cuda kernel's pair
-    variants gpu-PAIR-nN): per backend and N one call's time, pairs/s, the FP64 rate by
-    the 20-flop count and its share of the GPU's peak, how many times faster than the
-    limit kernel on every host core at the same N; then the N from which each GPU backend
-    stays faster than it."""
+def kernel_times(benchmarks):
+    """{(workload, backend): (fastest, middle, how)} of the GPU benchmarks whose kernel was
+    timed on the device (bench/test_gpu.py: extra_info kernel_min, kernel_median and
+    kernel_timing), from pytest-benchmark entries or the suite's own results."""
+    found = {}
+    for entry in benchmarks:
+        info = entry.get("extra_info") or {}
+        try:
+            fastest, middle = float(info["kernel_min"]), float(info["kernel_median"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if fastest > 0 and "workload" in info and "backend" in info:
+            how = str(info.get("kernel_timing") or "on the device")
+            found[str(info["workload"]), str(info["backend"])] = (fastest, middle, how)
+    return found
+
+
+def format_gpu(rows, kernel=None):
+    """The GPU table (bench/test_gpu.py, workloads gpu-nN and the cuda kernel's variants
+    gpu-VARIANT-nN): per backend and N the end-to-end call's time and the kernel's own
+    (`kernel`, from kernel_times: without it, or for a row not in it, "-"), pairs/s, the
+    FP64 rate by the 20-flop count and its share of the GPU's peak from each, how many
+    times faster than the limit kernel on every host core at the same N (call against
+    call); then the N from which each GPU backend stays faster than it."""
     gpu = [r for r in rows if r.workload.startswith("gpu-")]
     if not gpu:
         return ""
+    kernel = kernel or {}
     yardstick = {r.n: r.time for r in gpu if r.backend == HOST_YARDSTICK and r.kind == "derivative"}
-    header = ["backend", "N", "min", "pairs/s", "FP64", "% of peak", f"vs {HOST_YARDSTICK}"]
+    header = [
+        "backend",
+        "N",
+        "call",
+        "kernel",
+        "pairs/s",
+        "FP64 call",
+        "% of peak",
+        "FP64 kernel",
+        "% of peak",
+        f"vs {HOST_YARDSTICK}",
+    ]
     lines = []
     for r in sorted(gpu, key=lambda r: (_rank(r.backend), r.kind != "derivative", r.workload, r.n)):
         name = r.backend if r.kind == "derivative" else f"{r.backend} ({_variant(r.workload)})"
-        flops = FLOPS_PER_INTERACTION * r.n * r.n * r.calls / r.time
         on_gpu = r.backend in GPU_BACKENDS
-        lines.append(
-            [
-                name,
-                str(r.n),
-                formatting.duration(r.time),
-                f"{r.pairs_per_second:.3g}",
-                f"{flops / 1e12:.3g} TFLOP/s" if on_gpu else "-",
-                formatting.percent(flops / r.fp64_peak) if on_gpu and r.fp64_peak else "-",
-                formatting.speedup(yardstick[r.n] / r.time) if r.n in yardstick else "-",
-            ]
-        )
+        own = kernel.get((r.workload, r.backend)) if on_gpu else None
+        cells = [name, str(r.n), formatting.duration(r.time)]
+        cells.append(formatting.duration(own[0]) if own else "-")
+        cells.append(f"{r.pairs_per_second:.3g}")
+        for seconds in (r.time, own[0] if own else None):
+            flops = FLOPS_PER_INTERACTION * r.n * r.n * r.calls / seconds if seconds else None
+            cells.append(f"{flops / 1e12:.3g} TFLOP/s" if on_gpu and flops else "-")
+            share = on_gpu and flops and r.fp64_peak
+            cells.append(formatting.percent(flops / r.fp64_peak) if share else "-")
+        cells.append(formatting.speedup(yardstick[r.n] / r.time) if r.n in yardstick else "-")
+        lines.append(cells)
     out = [
         f"The derivative on the GPU, one call, beside the host's CPU ({GPU_GOALS}):",
         *_columns(header, lines),
@@ -182,6 +211,21 @@ def format_gpu(rows):
             out.append(f"{backend}: slower than {HOST_YARDSTICK} at the largest N measured")
         else:
             out.append(f"{backend}: faster than {HOST_YARDSTICK} from N = {crossover} on")
+    hows = sorted({(b, how) for (_, b), (_, _, how) in kernel.items()})
+    out.append(
+        "call: the fastest end-to-end call (positions and masses to the device, the kernel, "
+        "the accelerations back, the host's transposes and dispatch); kernel: the fastest "
+        "of the GPU's own runs on inputs already on the device"
+        + (", by " + "; ".join(f"{b}: {how}" for b, how in hows) if hows else ": none timed")
+        + "."
+    )
+    variants = sorted({_variant(r.workload) for r in gpu if r.kind == "variant"})
+    if variants:
+        out.append(
+            "cuda (VARIANT): the kernel with one thing changed: (divide) the pair's square "
+            "root and division, (tileT) a tile of T bodies; cuda's own row is the rsqrt "
+            "pair with a tile of 128."
+        )
     out.append(
         f"FP64: {FLOPS_PER_INTERACTION} flops per interaction, N^2 interactions a call (GPU "
         "Gems 3, ch. 31); pairs/s: N(N-1)/2 pairs a call, as in the table above."

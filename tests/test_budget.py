@@ -4,7 +4,15 @@ import math
 
 import pytest
 
-from nbody_bench.budget import MAX_ROUNDS, SLOW_CALL, fits, predicted_call, rounds_for
+from nbody_bench.budget import (
+    DEVICE_ROUNDS,
+    MAX_ROUNDS,
+    SLOW_CALL,
+    device_rounds,
+    fits,
+    predicted_call,
+    rounds_for,
+)
 
 
 def test_a_call_is_predicted_from_the_largest_smaller_n_by_its_pairs():
@@ -20,6 +28,20 @@ def test_a_call_fits_when_its_check_and_one_round_end_in_time():
     assert fits(50.0, 100.0)
     assert not fits(50.0, 99.0)
     assert not fits(1.0, -5.0)  # the budget is spent
+    # The GPU's warm call, checking call and one round: three calls.
+    assert fits(50.0, 150.0, calls=3)
+    assert not fits(50.0, 149.0, calls=3)
+
+
+def test_the_kernel_gets_the_launches_that_fit_in_two_seconds():
+    assert device_rounds(0.015) == DEVICE_ROUNDS  # N = 1e5: ten launches of 15 ms
+    assert device_rounds(0.5) == 4
+    assert device_rounds(1.5) == 1  # N = 1e6: one
+    assert device_rounds(5.0) == 1  # never none
+    assert device_rounds(0.5, time_left=2.0) == 2  # half of what is left
+    assert device_rounds(0.0) == DEVICE_ROUNDS
+    with pytest.raises(ValueError, match="a call's duration"):
+        device_rounds(float("nan"))
 
 
 def test_only_slow_calls_get_counted_rounds_and_as_many_as_fit():

@@ -5,6 +5,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -367,17 +368,33 @@ def test_importing_kernels_touches_no_gpu():
     assert done.stdout.strip() == "[]"
 
 
-def gpu_entry(workload, backend, time, n, kind="derivative", peak=None):
+def gpu_entry(workload, backend, time, n, kind="derivative", peak=None, kernel=None):
     info = {"workload": workload, "kind": kind, "backend": backend, "n": n, "calls": 1}
     if peak:
         info |= {"fp64_peak": peak, "fp64_peak_source": f"a GPU: {peak / 1e12:g} TFLOP/s"}
+    if kernel:
+        info |= {"kernel_min": kernel, "kernel_median": kernel * 1.05}
+        info["kernel_timing"] = f"events of {backend}"
     return {"extra_info": info, "stats": {"min": time, "median": time * 1.1}}
 
 
-def test_the_gpu_table_gives_the_fp64_share_and_where_the_gpu_overtakes_the_host():
+def gpu_table(runs):
+    """format_gpu's table of `runs` as {(backend, N): cells} (a variant's backend cell is
+    "cuda (VARIANT)"), and its other lines."""
     from nbody_bench.results import rows_from
-    from nbody_bench.summary import format_gpu
+    from nbody_bench.summary import format_gpu, kernel_times
 
+    lines = format_gpu(rows_from(runs), kernel_times(runs)).splitlines()
+    table = {}
+    for line in lines[3:]:
+        if "  " not in line:  # past the table: its notes
+            break
+        cells = re.split(r" {2,}", line.strip())  # cells apart by two spaces or more
+        table[cells[0], cells[1]] = cells
+    return table, lines
+
+
+def test_the_gpu_table_gives_the_fp64_share_by_call_and_kernel_and_the_crossover():
     peak = 20e12  # 20 flops an interaction: N^2 / time * 20 / peak
     runs = [
         gpu_entry("gpu-n1000", "simd-parallel", 100e-6, 1000),
@@ -387,41 +404,69 @@ def test_the_gpu_table_gives_the_fp64_share_and_where_the_gpu_overtakes_the_host
         gpu_entry("gpu-n10000", "cuda", 1e-3, 10000, peak=peak),  # 10x; 2 TFLOP/s = 10%
         gpu_entry("gpu-n10000", "cupy", 20e-3, 10000, peak=peak),
         gpu_entry("gpu-n100000", "simd-parallel", 1.0, 100000),
-        gpu_entry("gpu-n100000", "cuda", 25e-3, 100000, peak=peak),  # 40x; 8 TFLOP/s = 40%
+        # 40x; 8 TFLOP/s = 40% by the call, 10 TFLOP/s = 50% by the kernel's 20 ms
+        gpu_entry("gpu-n100000", "cuda", 25e-3, 100000, peak=peak, kernel=20e-3),
         gpu_entry("gpu-n100000", "cupy", 2.0, 100000, peak=peak),
         gpu_entry("gpu-divide-n100000", "cuda", 40e-3, 100000, kind="variant", peak=peak),
+        gpu_entry("gpu-tile64-n100000", "cuda", 30e-3, 100000, "variant", peak, kernel=25e-3),
         gpu_entry("derivative-n1000", "numba", 1e-3, 1000),  # not a GPU-table benchmark
     ]
-    lines = format_gpu(rows_from(runs)).splitlines()
-    table = {tuple(line.split()[:2]): line.split() for line in lines[3:12]}
-    assert len(table) == 9
+    table, lines = gpu_table(runs)
+    assert len(table) == 11
     assert ("numba", "1000") not in table
-    assert table["cuda", "10000"][-4:] == ["2", "TFLOP/s", "10%", "10x"]
-    assert table["cuda", "100000"][-4:] == ["8", "TFLOP/s", "40%", "40x"]
-    assert table["cuda", "(divide)"][2:] == [
-        "100000",
-        "40",
-        "ms",
+    assert table["cuda", "10000"][2:] == ["1 ms", "-", "5e+10", "2 TFLOP/s", "10%", "-", "-", "10x"]
+    assert table["cuda", "100000"][2:] == [
+        "25 ms",
+        "20 ms",
+        "2e+11",
+        "8 TFLOP/s",
+        "40%",
+        "10 TFLOP/s",
+        "50%",
+        "40x",
+    ]
+    assert table["cuda (divide)", "100000"][2:] == [
+        "40 ms",
+        "-",
         "1.25e+11",
-        "5",
-        "TFLOP/s",
+        "5 TFLOP/s",
         "25%",
+        "-",
+        "-",
         "25x",
     ]
-    assert table["simd-parallel", "100000"][-3:] == ["-", "-", "1x"]
+    assert table["cuda (tile64)", "100000"][5:9] == ["6.67 TFLOP/s", "33%", "8 TFLOP/s", "40%"]
+    assert table["simd-parallel", "100000"][2:] == ["1 s", "-", "5e+09", "-", "-", "-", "-", "1x"]
     assert "cuda: faster than simd-parallel from N = 10000 on" in lines
     assert "cupy: slower than simd-parallel at the largest N measured" in lines
     assert "FP64 peak: a GPU: 20 TFLOP/s." in lines
-    assert format_gpu(rows_from(runs[-1:])) == ""
-
-
-def test_a_gpu_run_without_a_known_peak_leaves_the_share_out():
+    which = next(line for line in lines if line.startswith("call: "))
+    assert which.endswith("on inputs already on the device, by cuda: events of cuda.")
+    assert any(line.startswith("cuda (VARIANT): ") for line in lines)
     from nbody_bench.results import rows_from
     from nbody_bench.summary import format_gpu
 
-    rows = rows_from([gpu_entry("gpu-n1000", "jax", 1e-4, 1000)])
-    line = format_gpu(rows).splitlines()[3].split()
-    assert line == ["jax", "1000", "100", "us", "5e+09", "0.2", "TFLOP/s", "-", "-"]
+    assert format_gpu(rows_from(runs[-1:])) == ""
+
+
+def test_a_gpu_run_without_a_known_peak_or_kernel_time_leaves_them_out():
+    table, lines = gpu_table([gpu_entry("gpu-n1000", "jax", 1e-4, 1000)])
+    assert (
+        table["jax", "1000"] == ["jax", "1000", "100 us", "-", "5e+09", "0.2 TFLOP/s"] + ["-"] * 4
+    )
+    assert any(line.endswith("on inputs already on the device: none timed.") for line in lines)
+
+
+def test_kernel_times_are_read_from_extra_info_and_bad_ones_dropped():
+    from nbody_bench.summary import kernel_times
+
+    good = gpu_entry("gpu-n1000", "cuda", 1e-3, 1000, kernel=5e-4)
+    negative = gpu_entry("gpu-n1000", "cupy", 1e-3, 1000, kernel=-1.0)
+    text = gpu_entry("gpu-n1000", "jax", 1e-3, 1000)
+    text["extra_info"] |= {"kernel_min": "fast", "kernel_median": 1.0}
+    assert kernel_times([good, negative, text, {"stats": {}}]) == {
+        ("gpu-n1000", "cuda"): (5e-4, 5e-4 * 1.05, "events of cuda")
+    }
 
 
 class FakeEvent:

@@ -1,0 +1,129 @@
+"""The GPU run's harness without a GPU: bench/test_gpu.py's order under --gpu, its cuda
+path (warm call, checked call, rounds, the kernel's events) on Numba's CUDA simulator,
+its results kept as each benchmark finishes (nbody_bench.keep), and .ci/gpu stopping in
+its smoke step where there is no GPU."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nbody_bench import keep
+from nbody_bench.results import load_run, rows_from
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_headline_is_collected_first_and_the_hosts_last(bench_collect):
+    """With --gpu: cuda at N = 1e5 and 1e6 and its divide form there first, then the other
+    GPU benchmarks (cupy, jax, cuda's smaller N and tiles), then the host's, each part's
+    N = 1e6 last."""
+    done = bench_collect(
+        "--gpu", "--backend=cuda", "--backend=cupy", "--backend=simd-parallel",
+        "-k", "gpu_derivative or cuda_variant",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    ids = [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
+    assert ids[:4] == [
+        "test_gpu_derivative[cuda-100000]",
+        "test_cuda_variant[divide-100000-cuda]",
+        "test_gpu_derivative[cuda-1000000]",
+        "test_cuda_variant[divide-1000000-cuda]",
+    ], ids
+    host = [i for i, test in enumerate(ids) if "[simd" in test]  # with its twin, simd
+    gpu = [i for i, test in enumerate(ids[4:], 4) if "[simd" not in test]
+    assert gpu and host and max(gpu) < min(host)
+    assert ids[-1] == "test_gpu_derivative[simd-parallel-1000000]"
+    assert ids[max(gpu)] == "test_gpu_derivative[cupy-1000000]"
+    assert "test_cuda_variant[tile64-100000-cuda]" in ids
+    assert "test_cuda_variant[tile256-100000-cuda]" in ids
+
+
+def bench_in_a_process(*args, env=()):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    environ.pop("CI", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly",
+         "-W", "default", "bench/test_gpu.py", "--benchmark-only", "--gpu",
+         "--benchmark-max-time=0.05", "--benchmark-min-rounds=1", *args],
+        cwd=ROOT, env={**environ, **dict(env)}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_the_cuda_path_on_the_simulator_keeps_its_results_as_it_goes(tmp_path):
+    """bench/test_gpu.py's cuda benchmark at 12 and 20 bodies on the simulator, beside
+    simd: each checked and timed, results.json and table.txt written after each; the
+    simulator's events record no time, which the run records as the kernel's error, not as
+    a figure, while the end-to-end call's figure stands."""
+    pytest.importorskip("numba.cuda")
+    done = bench_in_a_process(
+        "--backend=cuda", "--backend=simd", "-k", "gpu_derivative", f"--keep={tmp_path}",
+        env={"NUMBA_ENABLE_CUDASIM": "1", "NBODY_GPU_SIZES": "12,20"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "4 passed" in done.stdout, done.stdout[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "table.txt"]
+    run = load_run(tmp_path / "results.json")
+    assert run["machine_info"]["python_implementation"] and "id" in run["commit_info"]
+    found = {(b["extra_info"]["backend"], b["extra_info"]["n"]): b for b in run["benchmarks"]}
+    assert set(found) == {("cuda", 12), ("cuda", 20), ("simd", 12), ("simd", 20)}
+    for entry in run["benchmarks"]:
+        assert "data" not in entry["stats"]  # no round's raw time
+        assert entry["stats"]["rounds"] >= 1
+    cuda = found["cuda", 20]["extra_info"]
+    assert "no time was recorded" in cuda["kernel_error"]
+    assert "kernel_min" not in cuda
+    assert cuda["kernel_timing"] == "CUDA events (numba-cuda) around the launch"
+    assert cuda["fp64_flops"] > 0
+    assert "kernel_error" not in found["simd", 20]["extra_info"]
+    table = (tmp_path / "table.txt").read_text()
+    assert table.startswith("The derivative on the GPU, one call")
+    assert "none timed" in table
+    assert len(rows_from(run["benchmarks"])) == 4
+
+
+def entry(workload, backend, seconds, rounds=3):
+    info = {"workload": workload, "kind": "derivative", "backend": backend, "n": 1000}
+    info["calls"] = 1
+    stats = {"min": seconds, "max": 2 * seconds, "mean": seconds, "median": seconds}
+    stats |= {"stddev": 0.0, "rounds": rounds, "data": [seconds] * rounds}
+    return {"name": f"test[{backend}]", "group": workload, "extra_info": info, "stats": stats}
+
+
+def test_kept_results_replace_the_same_benchmark_and_add_the_others(tmp_path):
+    first = keep.keep(tmp_path, [entry("gpu-n1000", "cuda", 1e-3)], {"node": "gpu"}, {"id": "a"})
+    keep.keep(tmp_path, [entry("gpu-n1000", "cuda", 5e-4), entry("gpu-n1000", "simd", 2e-3)])
+    run = json.loads(first.read_text())
+    assert [(b["extra_info"]["backend"], b["stats"]["min"]) for b in run["benchmarks"]] == [
+        ("cuda", 5e-4),
+        ("simd", 2e-3),
+    ]
+    assert run["machine_info"] == {"node": "gpu"}  # kept from the first session's
+    assert run["commit_info"] == {"id": "a"}
+    assert all("data" not in b["stats"] for b in run["benchmarks"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "table.txt"]
+
+
+def test_an_unreadable_kept_file_is_an_error_and_left_as_it_was(tmp_path):
+    (tmp_path / "results.json").write_text("{not json")
+    with pytest.raises(keep.ResultsError, match="not valid JSON"):
+        keep.keep(tmp_path, [entry("gpu-n1000", "cuda", 1e-3)])
+    assert (tmp_path / "results.json").read_text() == "{not json"
+
+
+def test_a_write_is_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A rename that fails leaves the old file and no temporary one behind."""
+    target = tmp_path / "table.txt"
+    target.write_text("old\n")
+
+    def fail(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keep.os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        keep.write_atomic(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.txt"]
