@@ -258,8 +258,9 @@ def bisect(session):
 def sass(session):
     """One pair of the cuda kernel in the GPU's machine code, counted: no GPU needed."""
     install_project(session, extras=("cuda",))
-    # NVVM and ptxas (CUDA 12's wheels, as numba-cuda's cu12 extra pins them) and nvdisasm.
-    session.install("numba-cuda[cu12]", "nvidia-cuda-nvdisasm")
+    # NVVM, ptxas and nvdisasm of the GPU machines' CUDA 13, at the pins of .ci/cuda13.txt.
+    pins = ("-c", ".ci/cuda13.txt")
+    session.install(*pins, "numba-cuda[cu13]", "nvidia-cuda-nvcc", "nvidia-cuda-nvdisasm")
     session.run("python", "-m", "nbody_bench.sass", *session.posargs)
 
 

@@ -35,7 +35,9 @@ def test_the_headline_is_collected_first_and_the_hosts_last(bench_collect):
     ], ids
     host = [i for i, test in enumerate(ids) if "[simd" in test]  # with its twin, simd
     gpu = [i for i, test in enumerate(ids[4:], 4) if "[simd" not in test]
-    assert gpu and host and max(gpu) < min(host)
+    assert gpu
+    assert host
+    assert max(gpu) < min(host)
     assert ids[-1] == "test_gpu_derivative[simd-parallel-1000000]"
     assert ids[max(gpu)] == "test_gpu_derivative[cupy-1000000]"
     assert "test_cuda_variant[tile64-100000-cuda]" in ids
@@ -67,7 +69,8 @@ def test_the_cuda_path_on_the_simulator_keeps_its_results_as_it_goes(tmp_path):
     assert "4 passed" in done.stdout, done.stdout[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "table.txt"]
     run = load_run(tmp_path / "results.json")
-    assert run["machine_info"]["python_implementation"] and "id" in run["commit_info"]
+    assert run["machine_info"]["python_implementation"]
+    assert "id" in run["commit_info"]
     found = {(b["extra_info"]["backend"], b["extra_info"]["n"]): b for b in run["benchmarks"]}
     assert set(found) == {("cuda", 12), ("cuda", 20), ("simd", 12), ("simd", 20)}
     for entry in run["benchmarks"]:
@@ -127,3 +130,70 @@ def test_a_write_is_whole_or_not_at_all(tmp_path, monkeypatch):
         keep.write_atomic(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["table.txt"]
+
+
+def test_a_dry_run_of_the_gpu_check_stops_in_its_smoke_step(tmp_path):
+    """.ci/gpu where there is no GPU: the smoke step's probe, before the build, stops the
+    run with exit status 75 and its reason, written to OUT/smoke.txt, having built and
+    measured nothing."""
+    import shutil
+
+    if shutil.which("nvidia-smi"):
+        pytest.skip("a GPU driver is here: .ci/gpu would run for real")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env |= {"OUT": str(tmp_path), "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "gpu")], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 75, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "gpu: stopped in the smoke step (probe): no CUDA GPU here" in done.stdout
+    assert "gpu: built in" not in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt", "smoke.txt"]
+    smoke = (tmp_path / "smoke.txt").read_text()
+    assert "numba-cuda:" in smoke
+    assert "smoke: stop: no CUDA GPU here" in smoke
+
+
+def test_the_probe_names_what_is_missing_and_the_fix(monkeypatch):
+    from nbody_bench import gpu_smoke
+
+    versions = {"numba-cuda": "0.30.4", "jax": "0.11.2", "jax-cuda13-plugin": "0.11.2"}
+    monkeypatch.setattr(gpu_smoke, "version_of", versions.get)
+    monkeypatch.setattr(gpu_smoke, "gpu_line", lambda: ("NVIDIA H100 80GB HBM3, 580.1", None))
+    monkeypatch.setattr(gpu_smoke, "cuda_versions", lambda: ("13.0", "13.5", []))
+    lines, status, reason = gpu_smoke.probe(["cuda", "cupy", "jax"])
+    assert status == gpu_smoke.FAILED
+    assert reason.startswith("not installed: cupy-cuda13x (for cupy); fix: ")
+    assert "./dev gpu-wheels" in reason
+    assert "NBODY_GPU_BACKENDS" in reason
+    assert "  numba-cuda: 0.30.4 (pinned 0.30.4)" in lines  # against .ci/cuda13.txt
+    lines, status, reason = gpu_smoke.probe(["cuda", "jax"])
+    assert (status, reason) == (0, None)
+    assert any("NVVM 13.5 is newer than the driver's CUDA 13.0" in line for line in lines)
+    monkeypatch.setattr(gpu_smoke, "gpu_line", lambda: (None, "nvidia-smi found no GPU"))
+    lines, status, reason = gpu_smoke.probe(["cuda"])
+    assert status == gpu_smoke.NO_GPU == 75
+    assert reason.startswith("no CUDA GPU here: nvidia-smi found no GPU")
+
+
+def test_the_backends_of_a_smoke_step_are_chosen_by_name(monkeypatch):
+    from nbody_bench import gpu_smoke
+
+    monkeypatch.setenv("NBODY_GPU_BACKENDS", "cuda jax")
+    assert gpu_smoke.backends() == ["cuda", "jax"]
+    monkeypatch.setenv("NBODY_GPU_BACKENDS", "cuda torch")
+    with pytest.raises(SystemExit, match="torch: choose from"):
+        gpu_smoke.backends()
+
+
+def test_the_cuda13_pins_are_read_by_name(tmp_path):
+    from nbody_bench import gpu_smoke
+
+    pins = gpu_smoke.pins()
+    assert pins["numba-cuda"]
+    assert pins["cupy-cuda13x"]
+    assert pins["nvidia-cuda-nvcc"]
+    assert pins["nvidia-nvvm"].startswith("13.0.")  # the driver 580's CUDA
+    other = tmp_path / "pins.txt"
+    other.write_text("# a comment\nnumba-cuda[cu13]==1.2  # with an extra\nloose>=3\n")
+    assert gpu_smoke.pins(other) == {"numba-cuda": "1.2"}
