@@ -66,7 +66,7 @@ BUILDS = {
 
 
 def install_project(
-    session, extras=("test", "numba", "dask", "jax", "notebook", "cuda"), setup_args=()
+    session, extras=("test", "numba", "dask", "jax", "notebook", "cuda", "publish"), setup_args=()
 ):
     """Build tools, then the project, editable; they stay in the venv for rebuilds on import."""
     warn_without_fortran(session)
@@ -87,7 +87,7 @@ def warn_without_fortran(session):
 # The extras of the environment that tests and times the project: every backend's, the
 # notebook's, and numba-cuda with NVVM and NVRTC as wheels (tests/test_gpu.py compiles the
 # cuda backend's kernels for an H200, to PTX with no GPU, which the simulator cannot check).
-PROJECT_EXTRAS = ("test", "numba", "dask", "jax", "notebook", "cuda")
+PROJECT_EXTRAS = ("test", "numba", "dask", "jax", "notebook", "cuda", "publish")
 PROJECT_EXTRA_PACKAGES = ("numba-cuda[cu13]",)
 
 

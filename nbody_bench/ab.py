@@ -505,9 +505,30 @@ def command(args):
     print(format_report(verdicts, base, head, args.threshold))
     if args.json:  # written whole or not at all
         partial = args.json.with_name(f".{args.json.name}.partial")
-        partial.write_text(json.dumps([v.__dict__ for v in verdicts], indent=1))
+        partial.write_text(json.dumps(as_json(verdicts, base, head, args), indent=1))
         partial.replace(args.json)
     return 1 if any(v.status == "slower" for v in verdicts) else 0
+
+
+def as_json(verdicts, base, head, args):
+    """What --json writes: the verdicts, with the two sides, the build and the machine
+    (`nbody-bench publish` shows the latest of these files it is given)."""
+    from datetime import UTC, datetime
+
+    from .history import AB_KIND
+    from .machines import this_machine
+
+    build = "portable" if args.portable else "native"
+    return {
+        "kind": AB_KIND,
+        "base": base,
+        "head": head,
+        "threshold": args.threshold,
+        "build": build,
+        "machine": this_machine(build).key,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "verdicts": [v.__dict__ for v in verdicts],
+    }
 
 
 def main(argv=None):

@@ -1,0 +1,63 @@
+"""Step detection over histories with this machine's noise (nbody_bench.synthetic)."""
+
+import numpy as np
+import pytest
+
+from nbody_bench import steps, synthetic
+
+HISTORIES = 10
+RUNS = 60
+
+
+def planted(seed, step=1.2):
+    rng = np.random.default_rng(seed)
+    at = int(rng.integers(steps.MIN_RUNS + 5, RUNS - steps.MIN_RUNS - 5))
+    return at, synthetic.noisy(1e-3, RUNS, rng, step_at=at, step=step)
+
+
+@pytest.mark.parametrize("step", [1.2, 1 / 1.2], ids=["slower", "faster"])
+def test_a_planted_step_is_found_at_its_commit_in_nine_of_ten_noisy_histories(step):
+    hits = 0
+    for seed in range(HISTORIES):
+        at, times = planted(seed, step)
+        found = steps.detect(times)
+        hits += any(s.since < at <= s.at and (s.ratio > 1) == (step > 1) for s in found)
+    assert hits >= 9, f"found the planted {step:.3g}x step in {hits} of {HISTORIES}"
+
+
+def test_flat_noisy_histories_have_no_steps():
+    flagged = [
+        seed
+        for seed in range(HISTORIES)
+        if steps.detect(synthetic.noisy(1e-3, RUNS, np.random.default_rng(100 + seed)))
+    ]
+    assert flagged == []
+
+
+def test_the_step_says_its_size_and_where_it_lies():
+    times = np.r_[np.full(12, 1.0), np.full(12, 1.25)]
+    (step,) = steps.detect(times)
+    assert (step.since, step.at) == (11, 12)
+    assert step.ratio == pytest.approx(1.25)
+
+
+def test_a_burst_beside_the_step_widens_its_range_instead_of_moving_it():
+    times = np.r_[np.full(12, 1.0), np.full(12, 1.2)]
+    times[11] = 1.6  # the last run before the change ran in a burst
+    (step,) = steps.detect(times)
+    assert (step.since, step.at) == (10, 12)
+
+
+def test_a_change_under_the_threshold_or_not_held_long_enough_is_not_a_step():
+    assert steps.detect(np.r_[np.full(12, 1.0), np.full(12, 1.05)]) == []
+    held_too_short = np.r_[np.full(20, 1.0), np.full(steps.MIN_RUNS - 1, 1.5)]
+    assert steps.detect(held_too_short) == []
+    excursion = np.r_[np.full(12, 1.0), np.full(5, 1.6), np.full(12, 1.0)]
+    assert steps.detect(excursion) == []
+
+
+def test_series_too_short_for_a_step_and_bad_figures():
+    assert steps.detect([1.0, 2.0, 2.0]) == []
+    for bad in ([1.0, 0.0] * 5, [1.0, float("nan")] * 5, [[1.0, 2.0]]):
+        with pytest.raises(ValueError, match="positive, finite"):
+            steps.detect(bad)
