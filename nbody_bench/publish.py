@@ -462,7 +462,7 @@ def _regressions(found):
                 "workload",
                 "backend",
                 "after/before",
-                "between commits",
+                "last at the old level .. first at the new",
                 "before",
                 "after",
             ],

@@ -13,6 +13,7 @@ writes such a history as saved pytest-benchmark runs, one folder per machine.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -99,7 +100,7 @@ def history(runs=100, benchmarks=150, seed=0, step_at=None, step=1.2, stepped=("
             )
         out.append(
             {
-                "machine_info": MACHINE,
+                "machine_info": copy.deepcopy(MACHINE),
                 "commit_info": {
                     "id": commit_id(i),
                     "time": committed.isoformat(),
