@@ -21,7 +21,7 @@ from pathlib import Path
 
 import kernels
 
-from . import ab, bisect, gate, lecture, notebook, publish, recheck, render, sass
+from . import ab, bisect, collect, gate, lecture, notebook, publish, recheck, render, sass
 from .gate import GateConfigError, load_thresholds
 from .results import ResultsError
 
@@ -35,6 +35,7 @@ TOOLS = (
     ("notebook", notebook, "run the lecture's notebook through and write it executed"),
     ("render", render, "the docs' tables of figures, rendered from the recorded runs"),
     ("publish", publish, "a static site of saved runs: graphs over commits, machines, steps"),
+    ("collect", collect, "copy saved runs into one folder per machine (results/runs/MACHINE/)"),
 )
 
 

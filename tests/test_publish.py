@@ -211,3 +211,24 @@ def test_the_command(two_machines, tmp_path, capsys):
     assert "60 runs on 2 machines, 30 commits" in capsys.readouterr().out
     assert cli.main(["publish", str(tmp_path / "nothing"), "--out", str(tmp_path / "s")]) == 1
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_collect_lays_runs_out_by_machine_once_each_without_raw_rounds(two_machines, tmp_path):
+    runs, *_ = two_machines
+    first = tmp_path / "runs" / "amd" / "0001_0000001.json"
+    raw = json.loads(first.read_text())
+    raw["benchmarks"][0]["stats"]["data"] = [1e-3] * 1000  # --benchmark-save-data
+    first.write_text(json.dumps(raw))
+    into = tmp_path / "layout"
+    assert cli.main(["collect", str(runs), "--into", str(into)]) == 0
+    assert sorted(p.name for p in into.iterdir()) == [
+        "amd-f25-m17-avx512-2cpu-native",
+        "intel-f6-m143-avx512-2cpu-portable",
+    ]
+    files = sorted((into / "amd-f25-m17-avx512-2cpu-native").iterdir())
+    assert len(files) == 30
+    assert files[0].name == "20260105T092000_0000001.json"
+    assert "data" not in json.loads(files[0].read_text())["benchmarks"][0]["stats"]
+    assert cli.main(["collect", str(runs), str(into), "--into", str(into)]) == 0
+    assert sum(1 for _ in into.rglob("*.json")) == 60  # collected twice: once each
+    assert publish.publish([into], tmp_path / "site")["runs"] == 60
