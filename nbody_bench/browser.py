@@ -1,10 +1,8 @@
 """A published site opened in a real browser: Chromium, driven by Playwright, from file://.
 
-    python -m nbody_bench.browser build/site [--screenshot docs/img/dashboard.png]
-
-loads every page of the site with the network cut off, prints how long each took to
-load (the browser's own Navigation Timing: its load event) and every console error, and
-exits 1 if any page logged one. The dashboard's browser test (tests/test_publish_browser.py)
+`nbody-bench publish --check` loads every page of the site it built with the network cut
+off, and says how long each took to load (the browser's own Navigation Timing: its load
+event) and every console error. The dashboard's browser test (tests/test_publish_browser.py)
 opens the site the same way.
 
 Playwright's own browsers are downloaded from a CDN; this uses the system's Chromium
@@ -13,11 +11,9 @@ Playwright's own browsers are downloaded from a CDN; this uses the system's Chro
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shutil
-import sys
 from pathlib import Path
 
 NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -68,9 +64,7 @@ class Page:
         self.context = browser_.new_context(offline=True)
         self.page = self.context.new_page()
         self.errors = []
-        self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(Path(path).resolve().as_uri())
 
@@ -83,39 +77,28 @@ class Page:
         self.context.close()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m nbody_bench.browser", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("site", type=Path, help="the folder nbody-bench publish wrote")
-    parser.add_argument("--screenshot", type=Path, help="a PNG of the graphs page's first graph")
-    args = parser.parse_args(argv)
-    pages = sorted(args.site.glob("*.html"))
+def check_site(site, screenshot=None, graph=None, out=print):
+    """Open every page of `site` offline, `out` each one's load time and console errors,
+    and with `screenshot` write a PNG of one graph (`graph`, a workload, or the first).
+    Returns True when no page logged an error."""
+    pages = sorted(Path(site).glob("*.html"))
     if not pages:
-        print(f"browser: no pages in {args.site}; build them: nbody-bench publish", file=sys.stderr)
-        return 2
-    failed = False
-    try:
-        with browser() as chromium:
-            for path in pages:
-                page = Page(chromium, path)
-                print(f"{path.name}: loaded in {page.load_seconds():.3f} s")
-                for error in page.errors:
-                    print(f"  console error: {error}")
-                    failed = True
-                if args.screenshot and path.name == "graphs.html":
-                    first = page.page.locator(".graph").first
-                    first.scroll_into_view_if_needed()
-                    page.page.wait_for_selector(".graph[data-drawn] .main-svg")
-                    args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-                    page.page.locator("section").first.screenshot(path=str(args.screenshot))
-                    print(f"  screenshot: {args.screenshot}")
-                page.close()
-    except BrowserUnavailable as exc:
-        print(f"browser: {exc}", file=sys.stderr)
-        return 2
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        raise BrowserUnavailable(f"no pages in {site}")
+    clean = True
+    with browser() as chromium:
+        for path in pages:
+            page = Page(chromium, path)
+            out(f"{path.name}: loaded in {page.load_seconds():.3f} s (Chromium, offline)")
+            for error in page.errors:
+                out(f"  console error: {error}")
+                clean = False
+            if screenshot and path.name == "graphs.html":
+                where = f'section[id="{graph}"]' if graph else "section"
+                section = page.page.locator(where).first
+                section.scroll_into_view_if_needed()
+                section.locator(".graph[data-drawn] .main-svg").first.wait_for()
+                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+                section.screenshot(path=str(screenshot))
+                out(f"  screenshot: {screenshot}")
+            page.close()
+    return clean

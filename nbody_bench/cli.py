@@ -21,7 +21,19 @@ from pathlib import Path
 
 import kernels
 
-from . import ab, bisect, collect, gate, lecture, notebook, publish, recheck, render, sass
+from . import (
+    ab,
+    bisect,
+    collect,
+    gate,
+    lecture,
+    notebook,
+    publish,
+    recheck,
+    render,
+    sass,
+    synthetic,
+)
 from .gate import GateConfigError, load_thresholds
 from .results import ResultsError
 
@@ -36,6 +48,7 @@ TOOLS = (
     ("render", render, "the docs' tables of figures, rendered from the recorded runs"),
     ("publish", publish, "a static site of saved runs: graphs over commits, machines, steps"),
     ("collect", collect, "copy saved runs into one folder per machine (results/runs/MACHINE/)"),
+    ("synthetic", synthetic, "a history with this machine's noise, to try publish and its steps"),
 )
 
 

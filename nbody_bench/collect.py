@@ -12,7 +12,6 @@ land side by side, one folder per machine, and a run collected twice is one file
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -69,15 +68,3 @@ def command(args):
         print(f"{'added' if added else 'kept'}: {target}")
     print(f"collect: {new} new of {len(runs)} runs in {args.into}")
     return 0
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="nbody-bench collect", description=__doc__.split("\n\n")[0]
-    )
-    arguments(parser)
-    return command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """A static site of saved runs across commits and machines: graphs, tables, steps, verdicts.
 
-    nbody-bench publish .benchmarks results/ --out build/site
+    nbody-bench publish .benchmarks results/ --out build/site --check
 
 Reads any number of saved runs (files, or folders searched through: pytest-benchmark's
 storage, `./dev record`'s results/, CI artefacts collected by machine) and the verdict
@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,16 @@ def arguments(parser):
         help="the gate's bounds, for the verdicts on each machine's latest run (skipped if absent)",
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="then open every page in Chromium, offline: load times and console errors "
+        "(exit status 1 on an error)",
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, help="then write a PNG of one graph (with --graph WORKLOAD)"
+    )
+    parser.add_argument("--graph", help="the workload --screenshot shows (default: the first)")
+    parser.add_argument(
         "--repo",
         type=Path,
         help="the git repository that orders the commits (default: the current folder's)",
@@ -104,6 +115,7 @@ def command(args):
             file=sys.stderr,
         )
         return 2
+    started = time.perf_counter()
     try:
         thresholds = load_thresholds(args.config) if args.config.is_file() else None
         site = publish(sources, args.out, thresholds=thresholds, repo=args.repo)
@@ -112,8 +124,17 @@ def command(args):
         return 1
     print(
         f"publish: {site['runs']} runs on {site['machines']} machines, {site['commits']} "
-        f"commits, {site['graphs']} graphs, {site['steps']} steps: {args.out / 'index.html'}"
+        f"commits, {site['graphs']} graphs, {site['steps']} steps, in "
+        f"{time.perf_counter() - started:.1f} s: {args.out / 'index.html'}"
     )
+    if args.check or args.screenshot:
+        from .browser import BrowserUnavailable, check_site
+
+        try:
+            return 0 if check_site(args.out, args.screenshot, args.graph) else 1
+        except BrowserUnavailable as exc:
+            print(f"publish: --check: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -377,9 +398,14 @@ def _workloads(series):
     return sorted({workload for _, workload, _ in series}, key=_workload_order)
 
 
+FIRST = ("lecture", "derivative")  # the workloads a reader looks for first, in this order
+
+
 def _workload_order(workload):
     head, _, size = workload.rpartition("-n")
-    return (head, int(size)) if size.isdigit() else (workload, 0)
+    head, size = (head, int(size)) if size.isdigit() else (workload, 0)
+    family = next((i for i, f in enumerate(FIRST) if head.startswith(f)), len(FIRST))
+    return (family, head, size)
 
 
 def _machine(run, verdicts):
@@ -634,17 +660,3 @@ def _graphs(series, found):
         ]
     )
     return _page("Graphs over commits", body, head=head)
-
-
-def main(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="nbody-bench publish", description=__doc__.split("\n\n")[0]
-    )
-    arguments(parser)
-    return command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,14 +5,13 @@ The noise is the one these shared 2-vCPU machines show (docs/calibration.md): in
 only ever adds time, a few percent from run to run on a benchmark's fastest round, and
 in bursts every round of a benchmark runs 1.3-1.9x slower, so that run's figure is too.
 
-    python -m nbody_bench.synthetic --runs 100 --benchmarks 150 --out build/synthetic
+    nbody-bench synthetic --runs 100 --benchmarks 150 --out build/synthetic
 
 writes such a history as saved pytest-benchmark runs, one folder per machine.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -142,24 +141,19 @@ def write(runs, folder):
     return folder
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m nbody_bench.synthetic", description=__doc__.split("\n\n")[0]
-    )
+def arguments(parser):
     parser.add_argument("--runs", type=int, default=100, help="runs (commits), default 100")
     parser.add_argument("--benchmarks", type=int, default=150, help="benchmarks a run, default 150")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the noise's seed, default 0")
     parser.add_argument(
         "--step-at", type=int, help="the run from which numba is --step times slower"
     )
-    parser.add_argument("--step", type=float, default=1.2)
+    parser.add_argument("--step", type=float, default=1.2, help="the planted step, default 1.2")
     parser.add_argument("--out", type=Path, required=True, help="the folder to write into")
-    args = parser.parse_args(argv)
+
+
+def command(args):
     runs = history(args.runs, args.benchmarks, args.seed, args.step_at, args.step)
     folder = write(runs, args.out / "synthetic-native")
     print(f"synthetic: {len(runs)} runs of {args.benchmarks} benchmarks in {folder}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -228,7 +228,8 @@ def test_report_with_costs_has_their_table_and_the_latest_speedups(storage, tmp_
 
 TOOLS = (
     "report", "profile", "animate", "try", "costs", "cluster",
-    "ab", "bisect", "recheck", "gate", "sass", "notebook", "render",
+    "ab", "bisect", "recheck", "gate", "sass", "notebook", "render", "publish", "collect",
+    "synthetic",
 )  # fmt: skip
 
 

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from nbody_bench import ab, bisect, cli, gate, notebook, recheck, render, sass
+from nbody_bench import (
+    ab,
+    bisect,
+    cli,
+    gate,
+    notebook,
+    publish,
+    recheck,
+    render,
+    sass,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -89,6 +99,7 @@ TOOL_MODULES = {
     "sass": sass.arguments,
     "notebook": notebook.arguments,
     "render": render.arguments,
+    "publish": publish.arguments,
 }
 
 
