@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from .results import ResultsError, load_run, rows_from
-from .summary import format_gpu, format_table, kernel_times
+from .summary import format_gpu, format_table
 
 RESULTS = "results.json"
 TABLE = "table.txt"
@@ -83,7 +83,7 @@ def tables(benchmarks):
     rows = rows_from(benchmarks)
     if not rows:
         return "No benchmark has finished yet.\n"
-    gpu = format_gpu(rows, kernel_times(benchmarks))
+    gpu = format_gpu(rows)
     return "\n\n".join(part for part in (gpu, format_table(rows)) if part) + "\n"
 
 

@@ -43,7 +43,7 @@ from .results import (
     load_run,
     rows_from,
 )
-from .summary import format_checked_cost, format_crossover, format_gpu, kernel_times
+from .summary import format_checked_cost, format_crossover, format_gpu
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"^<!-- render: (?P<name>[a-z-]+)(?: (?P<run>\S+))? -->$")
@@ -263,7 +263,7 @@ def gpu(run):
     """The GPU benchmarks (summary.format_gpu); none where the run had no GPU."""
     if not any(r.workload.startswith("gpu-") for r in run.rows):
         return "This run had no GPU: no GPU figures are recorded yet."
-    return _text(format_gpu(run.rows, kernel_times(load_run(run.path)["benchmarks"])))
+    return _text(format_gpu(run.rows))
 
 
 TABLES: dict[str, Callable] = {

@@ -64,6 +64,10 @@ class Row:
     # found (kernels.cuda.fp64_peak), or None.
     fp64_peak: float | None = None
     fp64_peak_source: str | None = None
+    # A GPU benchmark's kernel timed on the device, inputs already there (bench/test_gpu.py:
+    # extra_info kernel_min and kernel_median, seconds a call), and how it was timed.
+    kernel: tuple[float, float] | None = None
+    kernel_timing: str | None = None
     speedup: float | None = None  # baseline time / this time, same run
     speedup_estimated: bool = False  # baseline extrapolated by pair count from a smaller n
 
@@ -140,9 +144,21 @@ def rows_from(benchmarks):
                 checked_cost=_interval(info.get("checked_cost")),
                 fp64_peak=_positive_or_none(info.get("fp64_peak")),
                 fp64_peak_source=info.get("fp64_peak_source"),
+                **_kernel(info),
             )
         )
     return _with_speedups(rows)
+
+
+def _kernel(info):
+    """kernel and kernel_timing of a Row from extra_info, where both times are positive."""
+    fastest, middle = (_positive_or_none(info.get(k)) for k in ("kernel_min", "kernel_median"))
+    if fastest is None or middle is None:
+        return {}
+    return {
+        "kernel": (fastest, middle),
+        "kernel_timing": str(info.get("kernel_timing") or "on the device"),
+    }
 
 
 def _positive_or_none(stored):

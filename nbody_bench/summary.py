@@ -141,34 +141,16 @@ GPU_GOALS = (
 )
 
 
-def kernel_times(benchmarks):
-    """{(workload, backend): (fastest, middle, how)} of the GPU benchmarks whose kernel was
-    timed on the device (bench/test_gpu.py: extra_info kernel_min, kernel_median and
-    kernel_timing), from pytest-benchmark entries or the suite's own results."""
-    found = {}
-    for entry in benchmarks:
-        info = entry.get("extra_info") or {}
-        try:
-            fastest, middle = float(info["kernel_min"]), float(info["kernel_median"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if fastest > 0 and "workload" in info and "backend" in info:
-            how = str(info.get("kernel_timing") or "on the device")
-            found[str(info["workload"]), str(info["backend"])] = (fastest, middle, how)
-    return found
-
-
-def format_gpu(rows, kernel=None):
+def format_gpu(rows):
     """The GPU table (bench/test_gpu.py, workloads gpu-nN and the cuda kernel's variants
     gpu-VARIANT-nN): per backend and N the end-to-end call's time and the kernel's own
-    (`kernel`, from kernel_times: without it, or for a row not in it, "-"), pairs/s, the
+    (Row.kernel: "-" where it was not timed), pairs/s, the
     FP64 rate by the 20-flop count and its share of the GPU's peak from each, how many
     times faster than the limit kernel on every host core at the same N (call against
     call); then the N from which each GPU backend stays faster than it."""
     gpu = [r for r in rows if r.workload.startswith("gpu-")]
     if not gpu:
         return ""
-    kernel = kernel or {}
     yardstick = {r.n: r.time for r in gpu if r.backend == HOST_YARDSTICK and r.kind == "derivative"}
     header = [
         "backend",
@@ -186,7 +168,7 @@ def format_gpu(rows, kernel=None):
     for r in sorted(gpu, key=lambda r: (_rank(r.backend), r.kind != "derivative", r.workload, r.n)):
         name = r.backend if r.kind == "derivative" else f"{r.backend} ({_variant(r.workload)})"
         on_gpu = r.backend in GPU_BACKENDS
-        own = kernel.get((r.workload, r.backend)) if on_gpu else None
+        own = r.kernel if on_gpu else None
         cells = [name, str(r.n), formatting.duration(r.time)]
         cells.append(formatting.duration(own[0]) if own else "-")
         cells.append(f"{r.pairs_per_second:.3g}")
@@ -211,7 +193,9 @@ def format_gpu(rows, kernel=None):
             out.append(f"{backend}: slower than {HOST_YARDSTICK} at the largest N measured")
         else:
             out.append(f"{backend}: faster than {HOST_YARDSTICK} from N = {crossover} on")
-    hows = sorted({(b, how) for (_, b), (_, _, how) in kernel.items()})
+    hows = sorted(
+        {(r.backend, r.kernel_timing) for r in gpu if r.kernel and r.backend in GPU_BACKENDS}
+    )
     out.append(
         "call: the fastest end-to-end call (positions and masses to the device, the kernel, "
         "the accelerations back, the host's transposes and dispatch); kernel: the fastest "

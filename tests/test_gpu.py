@@ -382,9 +382,9 @@ def gpu_table(runs):
     """format_gpu's table of `runs` as {(backend, N): cells} (a variant's backend cell is
     "cuda (VARIANT)"), and its other lines."""
     from nbody_bench.results import rows_from
-    from nbody_bench.summary import format_gpu, kernel_times
+    from nbody_bench.summary import format_gpu
 
-    lines = format_gpu(rows_from(runs), kernel_times(runs)).splitlines()
+    lines = format_gpu(rows_from(runs)).splitlines()
     table = {}
     for line in lines[3:]:
         if "  " not in line:  # past the table: its notes
@@ -458,14 +458,17 @@ def test_a_gpu_run_without_a_known_peak_or_kernel_time_leaves_them_out():
 
 
 def test_kernel_times_are_read_from_extra_info_and_bad_ones_dropped():
-    from nbody_bench.summary import kernel_times
+    from nbody_bench.results import rows_from
 
     good = gpu_entry("gpu-n1000", "cuda", 1e-3, 1000, kernel=5e-4)
     negative = gpu_entry("gpu-n1000", "cupy", 1e-3, 1000, kernel=-1.0)
     text = gpu_entry("gpu-n1000", "jax", 1e-3, 1000)
     text["extra_info"] |= {"kernel_min": "fast", "kernel_median": 1.0}
-    assert kernel_times([good, negative, text, {"stats": {}}]) == {
-        ("gpu-n1000", "cuda"): (5e-4, 5e-4 * 1.05, "events of cuda")
+    kernels_of = {r.backend: (r.kernel, r.kernel_timing) for r in rows_from([good, negative, text])}
+    assert kernels_of == {
+        "cuda": ((5e-4, 5e-4 * 1.05), "events of cuda"),
+        "cupy": (None, None),
+        "jax": (None, None),
     }
 
 
