@@ -498,6 +498,7 @@ def command(args):
     """`nbody-bench ab`: exit status 0 no slow-down, 1 one found, 2 could not run."""
     try:
         args.slow_down = _slow_downs(args.slow_down)
+        machine = _machine_key(args) if args.json else None  # before the minutes of the A/B
         verdicts, base, head = run(args)
     except ABError as exc:
         print(f"ab: {exc}", file=sys.stderr)
@@ -505,18 +506,27 @@ def command(args):
     print(format_report(verdicts, base, head, args.threshold))
     if args.json:  # written whole or not at all
         partial = args.json.with_name(f".{args.json.name}.partial")
-        partial.write_text(json.dumps(as_json(verdicts, base, head, args), indent=1))
+        partial.write_text(json.dumps(as_json(verdicts, base, head, args, machine), indent=1))
         partial.replace(args.json)
     return 1 if any(v.status == "slower" for v in verdicts) else 0
 
 
-def as_json(verdicts, base, head, args):
+def _machine_key(args):
+    """This machine's key (nbody_bench.machines) for the build the A/B times."""
+    try:
+        from .machines import this_machine
+
+        return this_machine("portable" if args.portable else "native").key
+    except ImportError as exc:  # py-cpuinfo, which pytest-benchmark brings
+        raise ABError(f"--json needs py-cpuinfo to name the machine ({exc})") from exc
+
+
+def as_json(verdicts, base, head, args, machine=None):
     """What --json writes: the verdicts, with the two sides, the build and the machine
     (`nbody-bench publish` shows the latest of these files it is given)."""
     from datetime import UTC, datetime
 
     from .history import AB_KIND
-    from .machines import this_machine
 
     build = "portable" if args.portable else "native"
     return {
@@ -525,7 +535,7 @@ def as_json(verdicts, base, head, args):
         "head": head,
         "threshold": args.threshold,
         "build": build,
-        "machine": this_machine(build).key,
+        "machine": machine or _machine_key(args),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "verdicts": [v.__dict__ for v in verdicts],
     }

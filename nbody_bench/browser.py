@@ -68,6 +68,13 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(Path(path).resolve().as_uri())
 
+    def draw_all(self):
+        """Draw every graph of a graphs page (each is drawn as it scrolls into view)."""
+        self.page.evaluate("window.nbodyBench.drawAll()")
+        self.page.wait_for_function(
+            "[...document.querySelectorAll('.graph')].every(d => d.dataset.drawn)"
+        )
+
     def load_seconds(self):
         """From the start of navigation to the end of the load event, as the browser times it."""
         end = self.page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
@@ -78,9 +85,12 @@ class Page:
 
 
 def check_site(site, screenshot=None, graph=None, out=print):
-    """Open every page of `site` offline, `out` each one's load time and console errors,
-    and with `screenshot` write a PNG of one graph (`graph`, a workload, or the first).
-    Returns True when no page logged an error."""
+    """Open every page of `site` offline, `out` each one's load time and console errors
+    (on the graphs page, after every graph is drawn), and with `screenshot` write a PNG of
+    one graph (`graph`, a workload, or the first). Returns True when no page logged an
+    error."""
+    from .publish import anchor
+
     pages = sorted(Path(site).glob("*.html"))
     if not pages:
         raise BrowserUnavailable(f"no pages in {site}")
@@ -89,16 +99,20 @@ def check_site(site, screenshot=None, graph=None, out=print):
         for path in pages:
             page = Page(chromium, path)
             out(f"{path.name}: loaded in {page.load_seconds():.3f} s (Chromium, offline)")
+            if path.name == "graphs.html":
+                page.draw_all()
             for error in page.errors:
                 out(f"  console error: {error}")
                 clean = False
             if screenshot and path.name == "graphs.html":
-                where = f'section[id="{graph}"]' if graph else "section"
+                where = f"#{anchor(graph)}" if graph else "section"
                 section = page.page.locator(where).first
                 section.scroll_into_view_if_needed()
-                section.locator(".graph[data-drawn] .main-svg").first.wait_for()
-                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-                section.screenshot(path=str(screenshot))
+                screenshot = Path(screenshot)
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                partial = screenshot.with_name(f".{screenshot.name}.partial.png")
+                section.screenshot(path=str(partial))
+                os.replace(partial, screenshot)
                 out(f"  screenshot: {screenshot}")
             page.close()
     return clean

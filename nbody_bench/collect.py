@@ -12,6 +12,7 @@ land side by side, one folder per machine, and a run collected twice is one file
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,12 +31,17 @@ def destination(run, into):
 
 
 def store(run, into):
-    """Copy one run into the layout, atomically; returns its path and whether it was new."""
+    """Copy one run into the layout, atomically; returns its path and whether it was new.
+    Another run already under the same name (the same second and commit) is kept: this one
+    gets the name with a digest of its content added."""
     target = destination(run, into)
     data = load_run(run.path)
     for benchmark in data["benchmarks"]:
         benchmark.get("stats", {}).pop("data", None)
     text = json.dumps(data, indent=1) + "\n"
+    if target.is_file() and target.read_text(encoding="utf-8") != text:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        target = target.with_name(f"{target.stem}_{digest}.json")
     if target.is_file() and target.read_text(encoding="utf-8") == text:
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)

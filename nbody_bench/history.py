@@ -27,6 +27,10 @@ class SavedRun:
     machine: Machine | None = None
 
     @property
+    def has_commit(self):
+        return self.commit_id != "unknown"
+
+    @property
     def label(self):
         number = self.path.name.split("_", 1)[0]
         return f"{number} {self.commit}{'+' if self.dirty else ''}"
@@ -41,6 +45,8 @@ def read_run(path, run=None):
         raise ResultsError(f"{path}: holds no benchmarks of this suite (no workload in extra_info)")
     commit = run.get("commit_info") or {}
     full = str(commit.get("id") or "unknown")
+    if full in NO_COMMIT:  # outside git (pytest-benchmark: "unversioned"), or git failed
+        full = "unknown"
     return SavedRun(
         path=path,
         commit=full[:7],
@@ -82,7 +88,7 @@ def collect(sources):
     the two; in a folder, other JSON (a CI timing, say) and runs of no suite benchmark are
     passed over."""
     runs, abs_ = [], []
-    seen = set()
+    seen, same = set(), set()
     for source in map(Path, sources):
         if source.is_dir():
             files, named = sorted(source.rglob("*.json")), False
@@ -96,7 +102,11 @@ def collect(sources):
             seen.add(path.resolve())
             found = _read_any(path, named)
             if isinstance(found, SavedRun):
-                runs.append(found)
+                # One run copied twice (into the results layout, say) counts once.
+                key = (found.machine.key, found.when, found.commit_id, found.dirty)
+                if key not in same:
+                    same.add(key)
+                    runs.append(found)
             elif found is not None:
                 abs_.append(found)
     if not runs:
@@ -133,4 +143,5 @@ def _read_any(path, named):
     return None
 
 
+NO_COMMIT = {"", "unknown", "unversioned"}  # commit ids that name no commit
 AB_KIND = "nbody-bench ab"  # the "kind" of the file `nbody-bench ab --json` writes

@@ -54,8 +54,10 @@ def identify(machine_info, rows=(), build=None, cores=None):
     gpus = sorted({r.fp64_peak_source.split(":", 1)[0] for r in rows if r.fp64_peak_source})
     gpu = gpus[0] if gpus else None
     family, model = _int(cpu.get("family")), _int(cpu.get("model"))
-    if family is None and model is None:  # no CPU details: the architecture and cores
-        head = re.sub(r"[^a-z0-9]+", "", str(info.get("machine", "")).lower()) or "cpu"
+    if family is None and model is None:  # no x86 family and model (an Arm CPU, say)
+        arch = re.sub(r"[^a-z0-9]+", "", str(info.get("machine", "")).lower()) or "cpu"
+        brand = _slug(str(cpu.get("brand_raw") or ""))
+        head = f"{arch}-{brand}" if brand else arch
     else:
         head = f"{vendor}-f{_or_x(family)}-m{_or_x(model)}-{vector}"
     parts = [head, f"{cores}cpu" if cores else "cpu", build]

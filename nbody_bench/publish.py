@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -86,8 +87,8 @@ def arguments(parser):
     parser.add_argument(
         "--config",
         type=Path,
-        default=Path("pyproject.toml"),
-        help="the gate's bounds, for the verdicts on each machine's latest run (skipped if absent)",
+        help="the gate's bounds, for the verdicts on each machine's latest run (default: "
+        "./pyproject.toml where it holds them)",
     )
     parser.add_argument(
         "--check",
@@ -117,9 +118,16 @@ def command(args):
         return 2
     started = time.perf_counter()
     try:
-        thresholds = load_thresholds(args.config) if args.config.is_file() else None
+        if args.graph and not args.screenshot:
+            raise ValueError("--graph names the graph of --screenshot; give --screenshot PNG")
+        thresholds = _thresholds(args.config)
         site = publish(sources, args.out, thresholds=thresholds, repo=args.repo)
-    except (ResultsError, GateConfigError) as exc:
+        if args.graph and args.graph not in site["workloads"]:
+            raise ValueError(
+                f"--graph {args.graph}: no such workload in the runs; they have: "
+                + ", ".join(site["workloads"])
+            )
+    except (ResultsError, GateConfigError, ValueError, OSError) as exc:
         print(f"publish: {exc}", file=sys.stderr)
         return 1
     print(
@@ -138,10 +146,21 @@ def command(args):
     return 0
 
 
+def _thresholds(config):
+    """The gate's bounds: from `config` (an error there is one), or from ./pyproject.toml
+    where that is this project's (another project's, or none, gives no verdicts)."""
+    if config is not None:
+        return load_thresholds(config)
+    try:
+        return load_thresholds("pyproject.toml")
+    except (GateConfigError, OSError):
+        return None
+
+
 def publish(sources, out, thresholds=None, repo=None):
     """Build the site from the runs in `sources` into folder `out`; returns its counts."""
     runs, ab_results = collect(sources)
-    order = commit_order(runs, repo)
+    order, how = commit_order(runs, repo)
     series = series_of(runs, order)
     found = find_steps(series)
     latest = {}
@@ -153,12 +172,12 @@ def publish(sources, out, thresholds=None, repo=None):
     staging.chmod(0o755)  # mkdtemp's is private; a site is for reading
     try:
         pages = {
-            "index.html": _index(runs, order, series, found, latest, ab_results),
-            "graphs.html": _graphs(series, found),
+            "index.html": _index(runs, order, how, series, found, latest, ab_results),
+            "graphs.html": _graphs(series, found, how),
             "regressions.html": _regressions(found),
         }
         for key, run in latest.items():
-            verdicts = evaluate(run.rows, thresholds) if thresholds else ()
+            verdicts = evaluate(run.rows, thresholds) if thresholds else None
             pages[machine_page(key)] = _machine(run, verdicts)
         for name, text in pages.items():
             (staging / name).write_text(text, encoding="utf-8")
@@ -171,6 +190,7 @@ def publish(sources, out, thresholds=None, repo=None):
         "machines": len(latest),
         "commits": len(order),
         "graphs": len({workload for _, workload, _ in series}),
+        "workloads": _workloads(series),
         "steps": len(found),
     }
 
@@ -179,16 +199,51 @@ def machine_page(key):
     return f"machine-{key}.html"
 
 
+def anchor(workload):
+    """The id of a workload's section on graphs.html (its graph's is graph-ID): the
+    workload with anything but letters, digits, "-" and "_" made "_", after "w-", so that
+    it cannot clash with the page's own ids."""
+    return "w-" + re.sub(r"[^A-Za-z0-9_-]", "_", workload)
+
+
+def point_of(run):
+    """The x of a run: its commit, or for a run of no commit (made outside git) the run
+    itself, so that such runs do not pile up on one point."""
+    return run.commit_id if run.has_commit else f"unknown@{run.when}"
+
+
 def commit_order(runs, repo=None):
-    """The runs' commits, oldest first: in git's order (topological) where the repository
-    knows every one of them, else by the commit's recorded time (then the run's)."""
-    first_seen = {}
+    """(the runs' commits oldest first, how they were ordered): "git order" (topological)
+    where the repository knows every commit the runs name, else "commit time" (the commit's
+    recorded time, then the run's). A run of no commit goes after the commits made before
+    it ran."""
+    times = {}
     for run in runs:
-        first_seen.setdefault(run.commit_id, (run.committed or run.when, run.when))
+        times.setdefault(point_of(run), (_utc(run.committed or run.when), _utc(run.when)))
+    commits = [c for c in times if not c.startswith("unknown@")]
     known = _git_order(repo)
-    if known and all(c in known for c in first_seen):
-        return sorted(first_seen, key=known.__getitem__)
-    return sorted(first_seen, key=lambda c: (*first_seen[c], known.get(c, -1)))
+    if commits and all(c in known for c in commits):
+        order, how = sorted(commits, key=known.__getitem__), "git order"
+    else:
+        order, how = sorted(commits, key=lambda c: (*times[c], known.get(c, -1))), "commit time"
+    for loose in sorted((c for c in times if c.startswith("unknown@")), key=times.get):
+        ran = times[loose][1]
+        after = [i for i, c in enumerate(order) if times[c][0] <= ran]
+        order.insert(after[-1] + 1 if after else 0, loose)
+    return order, how
+
+
+def _utc(stamp):
+    """An ISO 8601 time as a comparable UTC string ("" where it is not one)."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _git_order(repo):
@@ -215,7 +270,7 @@ def series_of(runs, order):
         for row in run.rows:
             series[run.machine.key, row.workload, row.backend].append(
                 Point(
-                    position=position[run.commit_id],
+                    position=position[point_of(run)],
                     commit=run.commit,
                     dirty=run.dirty,
                     committed=run.committed[:10],
@@ -232,11 +287,14 @@ def series_of(runs, order):
 
 
 def find_steps(series):
-    """The steps of every series, one point per commit (its fastest run), newest first."""
+    """The steps of every series, one point per commit (its fastest clean run: a run of
+    uncommitted changes is drawn, not judged), newest first."""
     found = []
     for (machine, workload, backend), points in series.items():
         fastest = {}
         for p in points:
+            if p.dirty or not (p.time > 0 and math.isfinite(p.time)):
+                continue
             if p.position not in fastest or p.time < fastest[p.position].time:
                 fastest[p.position] = p
         ordered = [fastest[k] for k in sorted(fastest)]
@@ -291,14 +349,14 @@ def _table(header, rows, numeric=()):
     return "\n".join(lines)
 
 
-def _index(runs, order, series, found, latest, ab_results):
+def _index(runs, order, how, series, found, latest, ab_results):
     per_machine = defaultdict(list)
     for run in runs:
         per_machine[run.machine.key].append(run)
     machines = []
     for key, mine in sorted(per_machine.items()):
         m = mine[-1].machine
-        commits = {r.commit_id for r in mine}
+        commits = {point_of(r) for r in mine}
         machines.append(
             [
                 f'<a href="{_e(machine_page(key))}">{_e(key)}</a>',
@@ -315,8 +373,8 @@ def _index(runs, order, series, found, latest, ab_results):
     by_commit = defaultdict(lambda: defaultdict(int))
     info = {}
     for run in runs:
-        by_commit[run.commit_id][run.machine.key] += 1
-        info.setdefault(run.commit_id, run)
+        by_commit[point_of(run)][run.machine.key] += 1
+        info.setdefault(point_of(run), run)
     commits = []
     for i, commit in enumerate(reversed(order)):
         run = info[commit]
@@ -324,14 +382,14 @@ def _index(runs, order, series, found, latest, ab_results):
         commits.append(
             [
                 str(len(order) - i),
-                _e(run.commit),
+                _e(run.commit if run.has_commit else f"none (run {run.when[:16]})"),
                 _e(run.committed[:10] or "?"),
                 _e(run.branch or ""),
                 where,
             ]
         )
     workloads = _workloads(series)
-    links = " · ".join(f'<a href="graphs.html#{_e(w)}">{_e(w)}</a>' for w in workloads)
+    links = " · ".join(f'<a href="graphs.html#{anchor(w)}">{_e(w)}</a>' for w in workloads)
     slower = sum(f.slower for f in found)
     body = [
         f"<p>{len(runs)} runs of {len(order)} commits on {len(per_machine)} machines. "
@@ -357,12 +415,11 @@ def _index(runs, order, series, found, latest, ab_results):
         f"<p>One per workload, over commits: {links}</p>",
         '<h2 id="steps">Steps</h2>',
         f'<p><a href="regressions.html">{slower} slower and {len(found) - slower} faster</a> '
-        f"steps of at least {steps.THRESHOLD:.0%}, each held by at least {steps.MIN_RUNS} "
-        "commits after it.</p>",
+        f"steps of a factor of at least {1 + steps.THRESHOLD:g}, each held by at least "
+        f"{steps.MIN_RUNS} commits after it.</p>",
         _ab_section(ab_results),
         '<h2 id="commits">Commits</h2>',
-        '<p class="note">Newest first, in git order; the machines that ran each, with '
-        "their runs.</p>",
+        f'<p class="note">Newest first, in {how}; the machines that ran each, with their runs.</p>',
         _table(["#", "commit", "date", "branch", "runs"], commits, numeric=(0,)),
     ]
     return _page("nbody-bench results", "\n".join(body))
@@ -434,9 +491,14 @@ def _machine(run, verdicts):
             f"<h2>{_e(family)}</h2>",
             _table(["backend", *names], rows, numeric=range(1, len(names) + 1)),
         ]
-    judged = [v for v in verdicts if v.status not in ("skipped", "missing")]
+    judged = [v for v in verdicts or () if v.status not in ("skipped", "missing")]
     body.append('<h2 id="gate">Gate</h2>')
-    if judged:
+    if verdicts is None:
+        body.append(
+            "<p>No gate bounds were read (publish --config names the pyproject.toml that "
+            "holds them).</p>"
+        )
+    elif judged:
         rows = [
             [
                 _e(f"{v.workload}/{v.backend}"),
@@ -473,7 +535,7 @@ def _regressions(found):
         rows = [
             [
                 _e(f.machine),
-                f'<a href="graphs.html#{_e(f.workload)}">{_e(f.workload)}</a>',
+                f'<a href="graphs.html#{anchor(f.workload)}">{_e(f.workload)}</a>',
                 _e(f.backend),
                 f"{f.step.ratio:.3f}x",
                 _e(f"{f.since.commit} ({f.since.committed}) .. {f.at.commit} ({f.at.committed})"),
@@ -499,9 +561,10 @@ def _regressions(found):
     slower = [f for f in found if f.slower]
     faster = [f for f in found if not f.slower]
     body = [
-        f"<p>A step is a change of a benchmark's time of at least {steps.THRESHOLD:.0%} that "
-        f"the {steps.MIN_RUNS} or more commits after it repeat (nbody_bench.steps: one point "
-        "per commit and machine, its fastest run; bursts of interference clipped). It lies "
+        "<p>A step is a change of a benchmark's time by a factor of at least "
+        f"{1 + steps.THRESHOLD:g} that the {steps.MIN_RUNS} or more commits after it repeat "
+        "(nbody_bench.steps: one point per commit and machine, its fastest clean run; bursts "
+        "of interference clipped). It lies "
         "between the last commit at the old level and the first at the new one.</p>",
         f'<h2 id="slower">Slower ({len(slower)})</h2>',
         table(slower) if slower else "<p>None.</p>",
@@ -511,7 +574,7 @@ def _regressions(found):
     return _page("Steps in the histories", "\n".join(body))
 
 
-def figure(workload, series, found=()):
+def figure(workload, series, found=(), how="git order"):
     """The Plotly figure (a dict) of one workload: one trace per machine and backend, x the
     commit's place in git order, y the time; its buttons switch y to the in-run speedup."""
     import plotly.graph_objects as go
@@ -583,7 +646,7 @@ def figure(workload, series, found=()):
     ]
     layout = go.Layout(
         xaxis={
-            "title": {"text": "commit (git order)"},
+            "title": {"text": f"commit ({how})"},
             "tickvals": positions[::stride],
             "ticktext": [ticks[p] for p in positions[::stride]],
         },
@@ -609,9 +672,10 @@ def figure(workload, series, found=()):
 
 HOVER = {
     "time": "%{fullData.name}<br>commit %{customdata[0]} (%{customdata[1]})<br>"
-    "run %{customdata[2]}: %{y:.4s}s<extra></extra>",
+    "run %{customdata[2]} (%{customdata[3]}): %{y:.4s}s<extra></extra>",
     "speedup": "%{fullData.name}<br>commit %{customdata[0]} (%{customdata[1]})<br>"
-    "run %{customdata[2]}: %{customdata[4]}%{y:.4g}x over python<extra></extra>",
+    "run %{customdata[2]} (%{customdata[3]}): %{customdata[4]}%{y:.4g}x over "
+    "python<extra></extra>",
 }
 
 DRAW = """
@@ -622,36 +686,44 @@ function draw(div) {
   Plotly.newPlot(div, f.data, f.layout, {responsive: true, displaylogo: false});
   div.dataset.drawn = "1";
 }
+const graphs = new Map();
 const seen = new IntersectionObserver((entries) => {
   for (const e of entries) if (e.isIntersecting) { draw(e.target); seen.unobserve(e.target); }
 }, {rootMargin: "600px"});
-document.querySelectorAll(".graph").forEach((div) => seen.observe(div));
-window.nbodyBench = {draw: (workload) => draw(document.getElementById("graph-" + workload))};
+document.querySelectorAll(".graph").forEach((div) => {
+  graphs.set(div.dataset.workload, div);
+  seen.observe(div);
+});
+window.nbodyBench = {
+  workloads: () => [...graphs.keys()],
+  draw: (workload) => draw(graphs.get(workload)),
+  drawAll: () => graphs.forEach(draw),
+};
 """
 
 
-def _graphs(series, found):
+def _graphs(series, found, how):
     import plotly.io
     import plotly.offline
 
     workloads = _workloads(series)
     figures = {
-        w: json.loads(plotly.io.to_json(figure(w, series, found), validate=False))
+        w: json.loads(plotly.io.to_json(figure(w, series, found, how), validate=False))
         for w in workloads
     }
     sections = []
     for w in workloads:
         count = sum(1 for (_, wl, _) in series if wl == w)
         sections.append(
-            f'<section id="{_e(w)}"><h2>{_e(w)}</h2><p class="note">{count} series; dotted '
-            "lines: steps (regressions page).</p>"
-            f'<div class="graph" id="graph-{_e(w)}" data-workload="{_e(w)}"></div></section>'
+            f'<section id="{anchor(w)}"><h2>{_e(w)}</h2><p class="note">{count} series; '
+            "dotted lines: steps (regressions page).</p>"
+            f'<div class="graph" id="graph-{anchor(w)}" data-workload="{_e(w)}"></div></section>'
         )
     data = json.dumps(figures, separators=(",", ":")).replace("</", "<\\/")
     head = f"<script>{plotly.offline.get_plotlyjs()}</script>"
     body = "\n".join(
         [
-            "<p>The fastest round of each run, over commits in git order: one series per "
+            f"<p>The fastest round of each run, over commits in {how}: one series per "
             "machine and backend. The buttons switch to the speedup over python measured in "
             "the same run, which compares across machines where times do not.</p>",
             *sections,

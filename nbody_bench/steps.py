@@ -3,14 +3,15 @@
 A series is one benchmark (workload and backend) on one machine, its figures in commit
 order. Several runs of one commit count as one point, their fastest (interference only
 ever adds time, docs/calibration.md). Those bursts (1.3-1.9x in one run) are first
-clipped: a log time more than CLIP noise scales above the median of the points around
-it is taken at that bound. The change points then come from ruptures' PELT search over
-a piecewise-constant fit (KernelCPD with the linear kernel, the L2 cost, in C), with a
-penalty scaled by the series' own noise. Each segment holds at least MIN_RUNS points, so
-a step is reported only once that many runs after it repeat it. Of the change points, a
-step is one whose medians on either side differ by at least THRESHOLD (10%), unless it
-and the next one make a short excursion that comes back (a run of bursts); its commit
-range runs from the last point at the old level to the first at the new one.
+clipped: a log time more than CLIP noise scales above the median of the 2 x MIN_RUNS - 1
+points around it is taken at that bound. The change points then come from ruptures'
+PELT search over a piecewise-constant fit (KernelCPD with the linear kernel, the L2 cost,
+in C), with a penalty scaled by the series' own noise. Each segment holds at least
+MIN_RUNS points, so a step is reported only once that many runs after it repeat it. Of
+the change points, a step is one whose medians on either side differ by a factor of at
+least 1 + THRESHOLD (1.1x slower or faster), unless it and the next one make a short
+excursion up that comes back (a run of bursts). Its commit range runs from the last point
+at the old level to the first at the new one.
 """
 
 from __future__ import annotations
@@ -73,20 +74,26 @@ def detect(values, threshold=THRESHOLD, min_runs=MIN_RUNS):
 
     raw = np.log(values)
     scale = noise(raw)
-    logs = clipped(raw, scale, min_runs)
+    # A window of 2 x MIN_RUNS - 1 points: MIN_RUNS at a new level are its majority, so a
+    # step held by that many points, at an end too, keeps its level.
+    logs = clipped(raw, scale, min_runs - 1)
     penalty = PENALTY * scale**2 * math.log(len(logs))
     search = ruptures.KernelCPD(kernel="linear", min_size=min_runs, jump=1)
     ends = search.fit(logs.reshape(-1, 1)).predict(pen=penalty)
     bounds = [0, *ends]
     levels = [float(np.median(logs[a:b])) for a, b in itertools.pairwise(bounds)]
     changes = list(range(1, len(bounds) - 1))  # change i: from segment i - 1 to segment i
-    # An excursion that returns: up (or down) and back within THRESHOLD of where it began,
-    # over fewer than 2 x MIN_RUNS points, is a run of bursts, not two steps.
+    # An excursion up and back down within THRESHOLD of where it began, over fewer than
+    # 2 x MIN_RUNS points, is a run of bursts (which only ever add time), not two steps.
+    dropped = set()
     for i in changes[:-1]:
+        if i in dropped:
+            continue
         short = bounds[i + 1] - bounds[i] < 2 * min_runs
         back = abs(levels[i + 1] - levels[i - 1]) < math.log1p(threshold)
-        if short and back and (levels[i] - levels[i - 1]) * (levels[i + 1] - levels[i]) < 0:
-            changes = [c for c in changes if c not in (i, i + 1)]
+        if short and back and levels[i] > levels[i - 1] and levels[i] > levels[i + 1]:
+            dropped |= {i, i + 1}
+    changes = [c for c in changes if c not in dropped]
     steps = []
     for i in changes:
         before, after = levels[i - 1], levels[i]

@@ -133,6 +133,8 @@ def write(runs, folder):
     """`runs` into `folder` as pytest-benchmark's storage names them (NNNN_<commit>.json)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("[0-9][0-9][0-9][0-9]_*.json"):  # a history written before
+        old.unlink()
     for i, run in enumerate(runs, 1):
         path = folder / f"{i:04d}_{run['commit_info']['id'][:7]}.json"
         partial = path.with_name(f".{path.name}.partial")

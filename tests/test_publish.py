@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nbody_bench import ab, cli, history, publish, synthetic
-from nbody_bench.gate import load_thresholds
+from nbody_bench import ab, cli, formatting, history, publish, synthetic
+from nbody_bench.gate import evaluate, load_thresholds
 from nbody_bench.machines import identify
 from nbody_bench.results import ResultsError, rows_from
 
@@ -70,7 +70,7 @@ def test_the_site_has_every_machine_workload_series_and_point(two_machines, tmp_
         names = {trace["name"] for trace in fig["data"]}
         assert names == {f"{b} · {k}" for b in backends for k in (amd_key, intel_key)}
         assert all(len(trace["x"]) == 30 for trace in fig["data"])
-        assert f'href="graphs.html#{workload}"' in index
+        assert f'href="graphs.html#w-{workload}"' in index
     assert "<script src" not in (site / "graphs.html").read_text(encoding="utf-8")
 
 
@@ -94,7 +94,10 @@ def test_the_planted_step_is_on_the_regressions_page_and_the_flat_machine_has_no
     counts = publish.publish([runs], tmp_path / "site")
     page = (tmp_path / "site" / "regressions.html").read_text(encoding="utf-8")
     rows = re.findall(r"<tr>(.*?)</tr>", page)
-    stepped = [r for r in rows if "numba" in r and "amd-" in r]
+    stepped = [r for r in rows if "<td>numba</td>" in r and "amd-" in r]
+    assert len(stepped) == len(figures_of(tmp_path / "site"))  # numba's step at every N
+    slower = page.split('id="slower"')[1].split('id="faster"')[0]
+    assert all(r in slower for r in stepped)
     assert stepped
     for row in stepped:  # the synthetic commits count up in hex: (SINCE, AT] holds it
         since, at = re.search(r"(\w{7}) \(\S+\) \.\. (\w{7}) \(", row).groups()
@@ -139,18 +142,59 @@ def test_commits_are_in_git_order_where_the_repository_knows_them(tmp_path):
     ):
         run["commit_info"].update(id=commit, time=when)  # recorded times in reverse
     saved = [history.read_run(tmp_path / f"{i}.json", run) for i, run in enumerate(runs)]
-    assert publish.commit_order(saved, repo) == ids
-    assert publish.commit_order(saved, tmp_path) == ids[::-1]  # no repository: by time
+    assert publish.commit_order(saved, repo) == (ids, "git order")
+    assert publish.commit_order(saved, tmp_path) == (ids[::-1], "commit time")  # no repository
+
+
+def test_runs_of_no_commit_get_a_point_each_after_the_commits_before_them():
+    runs = synthetic.history(runs=4, benchmarks=3)
+    for run, when in zip(
+        runs[2:], ("2026-01-05T12:00:00+00:00", "2026-01-06T20:00:00+00:00"), strict=True
+    ):
+        run["commit_info"] = {"id": "unversioned", "dirty": False}  # pytest-benchmark, no git
+        run["datetime"] = when
+    saved = [history.read_run(f"{i}.json", run) for i, run in enumerate(runs)]
+    order, _ = publish.commit_order(saved, Path("/"))
+    first, second = (synthetic.commit_id(i) for i in range(2))
+    assert order == [first, "unknown@2026-01-05T12:00:00+00:00", second,
+                     "unknown@2026-01-06T20:00:00+00:00"]  # fmt: skip
+
+
+def test_a_dirty_run_is_drawn_and_not_judged(tmp_path):
+    runs = synthetic.history(runs=24, benchmarks=3, step_at=None)
+    slow = copy.deepcopy(runs[12])  # uncommitted changes at commit 12, much slower
+    slow["commit_info"]["dirty"] = True
+    slow["datetime"] = "2026-01-08T08:00:00+00:00"
+    for entry in slow["benchmarks"]:
+        entry["stats"]["min"] /= 3  # faster, so it would be the commit's fastest
+    synthetic.write([*runs, slow], tmp_path / "runs")
+    counts = publish.publish([tmp_path / "runs"], tmp_path / "site")
+    assert counts["runs"] == 25
+    assert counts["steps"] == 0
+    fig = figures_of(tmp_path / "site")["derivative-n20"]
+    assert {len(t["x"]) for t in fig["data"]} == {25}
+
+
+def test_a_run_found_twice_counts_once(two_machines, tmp_path):
+    runs, *_ = two_machines
+    into = tmp_path / "layout"
+    assert cli.main(["collect", str(runs), "--into", str(into)]) == 0
+    assert publish.publish([runs, into], tmp_path / "site")["runs"] == 60
 
 
 def test_the_latest_ab_and_the_gates_verdicts_are_shown(tmp_path):
     args = Namespace(portable=False, threshold=0.05)
     verdict = ab.Verdict("derivative-n1000[numba]", 1e-3, 1.2e-3, (1.2, 1.15, 1.25), "slower")
-    (tmp_path / "ab.json").write_text(json.dumps(ab.as_json([verdict], "abc1234", "tree", args)))
+    older = ab.Verdict("derivative-n1000[cython]", 1e-3, 1e-3, (1.0, 0.98, 1.02), "same")
+    latest = ab.as_json([verdict], "abc1234", "tree", args, machine="m")
+    earlier = {**ab.as_json([older], "0000000", "abc1234", args, machine="m"), "when": "2026-01-01"}
+    (tmp_path / "ab.json").write_text(json.dumps(latest))
+    (tmp_path / "ab-earlier.json").write_text(json.dumps(earlier))
+    thresholds = load_thresholds(ROOT / "pyproject.toml")
     publish.publish(
-        [RECORDED, tmp_path / "ab.json"],
+        [RECORDED, tmp_path / "ab-earlier.json", tmp_path / "ab.json"],
         tmp_path / "site",
-        thresholds=load_thresholds(ROOT / "pyproject.toml"),
+        thresholds=thresholds,
     )
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     for text in (
@@ -160,18 +204,31 @@ def test_the_latest_ab_and_the_gates_verdicts_are_shown(tmp_path):
         "tree against abc1234",
     ):
         assert text in index
+    assert "derivative-n1000[cython]" not in index
     machine = (tmp_path / "site" / "machine-amd-f25-m17-avx512-2cpu-native.html").read_text()
-    assert re.search(r"\d+ of \d+ bounds broken on the run's first measurements", machine)
+    judged = [
+        v
+        for v in evaluate(history.read_run(RECORDED).rows, thresholds)
+        if v.status not in ("skipped", "missing")
+    ]
+    broken = sum(v.failed for v in judged)
+    assert f"{broken} of {len(judged)} bounds broken on the run's first measurements" in machine
     assert "lecture/numba" in machine
 
 
 def test_the_machine_page_has_the_backend_by_n_table_of_the_latest_run(two_machines, tmp_path):
-    runs, *_ = two_machines
+    runs, amd, _ = two_machines
     publish.publish([runs], tmp_path / "site")
     page = (tmp_path / "site" / "machine-amd-f25-m17-avx512-2cpu-native.html").read_text()
     header = re.search(r"<thead><tr>(.*?)</tr>", page).group(1)
     assert re.findall(r"<th>(.*?)</th>", header)[:3] == ["backend", "N = 20", "N = 50"]
-    assert "No benchmark of this run is one the gate judges" in page
+    last = rows_from(amd[-1]["benchmarks"])
+    numba = next(r for r in last if r.backend == "numba" and r.n == 50)
+    assert "<td>numba</td>" in page
+    assert formatting.duration(numba.time) in page  # the last run's figure, not the first's
+    first = next(r for r in rows_from(amd[0]["benchmarks"]) if r.backend == "numba" and r.n == 50)
+    assert formatting.duration(first.time) not in page
+    assert "No gate bounds were read" in page
 
 
 def test_bad_input_names_the_file_and_writes_nothing(tmp_path):

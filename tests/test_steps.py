@@ -61,3 +61,23 @@ def test_series_too_short_for_a_step_and_bad_figures():
     for bad in ([1.0, 0.0] * 5, [1.0, float("nan")] * 5, [[1.0, 2.0]]):
         with pytest.raises(ValueError, match="positive, finite"):
             steps.detect(bad)
+
+
+def test_a_step_held_by_min_runs_points_at_the_end_is_found():
+    (step,) = steps.detect(np.r_[np.full(20, 1.0), np.full(steps.MIN_RUNS, 1.25)])
+    assert (step.since, step.at) == (19, 20)
+    (step,) = steps.detect(np.r_[np.full(steps.MIN_RUNS, 1.25), np.full(20, 1.0)])
+    assert step.ratio == pytest.approx(0.8)
+
+
+def test_a_revert_and_reland_keeps_the_step_that_stays():
+    # Up for 6 runs and back (shorter than 2 x MIN_RUNS: taken for bursts), then up to stay.
+    found = steps.detect(
+        np.r_[np.full(12, 1.0), np.full(6, 1.3), np.full(6, 1.0), np.full(12, 1.3)]
+    )
+    assert [(s.at, round(s.ratio, 2)) for s in found] == [(24, 1.3)]
+
+
+def test_a_short_excursion_down_is_not_taken_for_bursts():
+    found = steps.detect(np.r_[np.full(12, 1.0), np.full(5, 0.7), np.full(12, 1.0)])
+    assert [round(s.ratio, 2) for s in found] == [0.7, 1.43]
