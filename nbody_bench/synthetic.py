@@ -151,10 +151,46 @@ def arguments(parser):
         "--step-at", type=int, help="the run from which numba is --step times slower"
     )
     parser.add_argument("--step", type=float, default=1.2, help="the planted step, default 1.2")
-    parser.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, help="the folder to write the history into")
+    where.add_argument(
+        "--trials",
+        type=int,
+        help="instead, run the step detector on this many histories of --runs points with "
+        "--step planted at a random run, and as many flat ones, and print what it found",
+    )
+
+
+def trials(count, runs=100, step=1.2, seed=0):
+    """(planted steps found inside the reported range, histories with a step reported
+    elsewhere, flat histories with any step, mean width of the range found) over `count`
+    noisy histories of `runs` points with `step` planted, and `count` flat ones."""
+    from . import steps
+
+    found = elsewhere = flagged = width = 0
+    for i in range(count):
+        rng = np.random.default_rng(seed + i)
+        at = int(rng.integers(2 * steps.MIN_RUNS, runs - 2 * steps.MIN_RUNS))
+        reported = steps.detect(noisy(1.0, runs, rng, at, step))
+        hits = [s for s in reported if s.since < at <= s.at]
+        found += bool(hits)
+        width += sum(s.at - s.since for s in hits[:1])
+        elsewhere += len(hits) < len(reported)
+        flagged += bool(steps.detect(noisy(1.0, runs, np.random.default_rng(seed + count + i))))
+    return found, elsewhere, flagged, width / max(found, 1)
 
 
 def command(args):
+    if args.trials:
+        found, elsewhere, flagged, width = trials(args.trials, args.runs, args.step, args.seed)
+        n = args.trials
+        print(
+            f"synthetic: a {args.step:g}x step planted in {n} histories of {args.runs} runs: "
+            f"found within its reported range in {found} ({found / n:.1%}; the range "
+            f"{width:.2f} commits wide on average), a step reported elsewhere in {elsewhere}; "
+            f"{flagged} of {n} flat histories had a step ({flagged / n:.1%})"
+        )
+        return 0
     runs = history(args.runs, args.benchmarks, args.seed, args.step_at, args.step)
     folder = write(runs, args.out / "synthetic-native")
     print(f"synthetic: {len(runs)} runs of {args.benchmarks} benchmarks in {folder}")

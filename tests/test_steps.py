@@ -1,5 +1,7 @@
 """Step detection over histories with this machine's noise (nbody_bench.synthetic)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,17 @@ def test_a_revert_and_reland_keeps_the_step_that_stays():
 def test_a_short_excursion_down_is_not_taken_for_bursts():
     found = steps.detect(np.r_[np.full(12, 1.0), np.full(5, 0.7), np.full(12, 1.0)])
     assert [round(s.ratio, 2) for s in found] == [0.7, 1.43]
+
+
+def test_the_trials_command_counts_what_the_detector_finds(capsys):
+    from nbody_bench import cli
+
+    assert cli.main(["synthetic", "--trials", "10", "--runs", "60"]) == 0
+    out = capsys.readouterr().out
+    found, flat = re.search(
+        r"range in (\d+) .* (\d+) of 10 flat histories had a step", out
+    ).groups()
+    assert int(found) >= 9
+    assert int(flat) == 0
+    with pytest.raises(SystemExit):
+        cli.main(["synthetic", "--trials", "10", "--out", "x"])  # one or the other
