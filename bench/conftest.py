@@ -37,7 +37,7 @@ from nbody_bench.keep import keep
 from nbody_bench.lecture import plugged_in, run_nbody_rk2
 from nbody_bench.paired import Interval, Paired, alternate
 from nbody_bench.required import required_backends, under_ci
-from nbody_bench.results import ResultsError, baseline_for, extra_info_of, rows_from
+from nbody_bench.results import baseline_for, extra_info_of, rows_from
 from nbody_bench.summary import (
     format_checked_cost,
     format_crossover,
@@ -577,15 +577,16 @@ def _keep_results(config):
     state = config.stash.setdefault(_KEPT, {"written": 0})
     if len(results) == state["written"]:
         return
-    if "machine_info" not in state:
-        machine_info = config.hook.pytest_benchmark_generate_machine_info(config=config)
-        config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
-        state["machine_info"] = machine_info
-        state["commit_info"] = config.hook.pytest_benchmark_generate_commit_info(config=config)
     try:
+        if "machine_info" not in state:
+            info = config.hook.pytest_benchmark_generate_machine_info(config=config)
+            config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=info)
+            state["machine_info"] = info
+            state["commit_info"] = config.hook.pytest_benchmark_generate_commit_info(config=config)
         keep(config.getoption("--keep"), results, state["machine_info"], state["commit_info"])
-    except (OSError, ResultsError) as exc:
-        # A measurement is never lost to its copy on disk: said, and the run goes on.
+    except Exception as exc:  # whatever it is, the run goes on
+        # A measurement is never lost to its copy on disk: said, and the run goes on (an
+        # error raised here, in the test's protocol, would end the whole session).
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"--keep: the results could not be written: {exc}", red=True)

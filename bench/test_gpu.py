@@ -51,8 +51,10 @@ VARIANTS = (
     ("tile64", {"tile": 64}, 100000),
     ("tile256", {"tile": 256}, 100000),
 )
-# Before the rounds: a GPU backend's warm call (it compiles), then the checking call.
-CALLS_BEFORE_ROUNDS = {"gpu": 3, "host": 2}
+# The calls a benchmark makes at the least: a GPU backend's warm call (it compiles), the
+# checking call, one round, and one launch timed by its events; a host backend's check
+# and one round.
+CALLS_BEFORE_ROUNDS = {"gpu": 4, "host": 2}
 
 
 def gpu_sample_check(pos, mass):
@@ -90,7 +92,8 @@ def skip_unless_it_fits(expected, left, what, warm=True):
     if not fits(expected, left, calls=calls):
         pytest.skip(
             f"{what}: about {expected:.3g} s a call (from its time at a smaller N): "
-            f"{calls} calls (the check and one round{', after a warm one' if warm else ''}) "
+            f"{calls} calls (the check and one round"
+            f"{', after a warm one and before one timed by events' if warm else ''}) "
             f"would not end inside the --time-budget ({max(left, 0):.0f} s left)"
         )
 

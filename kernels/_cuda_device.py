@@ -42,6 +42,23 @@ TILES = (64, 128, 256)  # the tile sizes the GPU run times (bench/test_gpu.py)
 # bodies staged through the shared memory a tile at a time as in the per-call kernel.
 ONE_BLOCK = 1024
 WARP = 32  # threads that issue together: a block's threads are rounded up to it
+
+
+def _one_block_bounds():
+    """cuda.jit's options for the one-block kernel: a launch bound of ONE_BLOCK threads,
+    so that the compiler keeps it within the registers a block of 1,024 threads has (64 a
+    thread), spilling if it must, instead of a launch that fails "too many resources
+    requested". Not on the simulator, whose jit has no such option, or a numba-cuda
+    without it."""
+    import inspect
+
+    if SIMULATED:
+        return {}
+    try:
+        known = inspect.signature(cuda.jit).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"launch_bounds": (ONE_BLOCK,)} if "launch_bounds" in known else {}
 PAIRS = ("rsqrt", "divide")  # one pair's arithmetic: kernels.cuda's notes
 PAIR = "rsqrt"
 
@@ -222,7 +239,7 @@ def kernels_for(tile, pair=PAIR):
             for c in range(3):
                 frames[k, c, i] = y[c, i]
 
-    @cuda.jit
+    @cuda.jit(**_one_block_bounds())
     def one_block_run(y, mid, m, steps, frame_ends, frames):
         """The whole run in one block of at least n threads (up to ONE_BLOCK), one a body,
         the bodies staged a tile at a time: stages apart by the block's barrier. Stage 1

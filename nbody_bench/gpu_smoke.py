@@ -106,7 +106,16 @@ def cuda_versions():
     nvvm = ".".join(wheel.split(".")[:2]) if wheel else None
     if wheel is None:
         home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH") or "/usr/local/cuda"
-        notes.append(f"NVVM: no nvidia-nvvm wheel; numba-cuda takes CUDA_HOME's ({home})")
+        found = sorted(Path(home).glob("nvvm/lib*/libnvvm.so*"))
+        notes.append(
+            f"NVVM: no nvidia-nvvm wheel; numba-cuda takes CUDA_HOME's ({home}): "
+            + (
+                f"{found[0]}"
+                if found
+                else "no libnvvm.so there, so cuda cannot compile; fix: "
+                "CUDA_HOME=<the toolkit> or pip install nvidia-nvvm as pinned"
+            )
+        )
     return driver, nvvm, notes
 
 
@@ -170,8 +179,13 @@ def _newer(a, b):
         return False
 
 
-def calls(chosen):
-    """(lines, exit status, reason or None): one checked call per backend at N = 1e5."""
+def calls(chosen, passing=None):
+    """(lines, exit status, reason or None): one checked call per backend at N = 1e5.
+
+    Every backend is tried. One whose call fails to run (an import, a compiler, a plugin)
+    is left out of the rest of the run, which goes on with the others, so that one broken
+    package does not cost a lent GPU every measurement; the run stops where none runs, or
+    where any gives a wrong answer. `passing` (a path) receives the names that go on."""
     import numpy as np
 
     import kernels
@@ -183,6 +197,7 @@ def calls(chosen):
     exact, magnitude = reference.direct_sum(pos, mass, rows=rows)
     state = np.stack((pos, vel))
     lines = [f"one compiled call per backend at N = {N}, checked on {len(rows)} bodies:"]
+    ran, failed = [], []
     for name in chosen:
         start = time.perf_counter()
         try:
@@ -196,12 +211,20 @@ def calls(chosen):
             excess = reference.excess(rate[1][rows], exact, magnitude, n=N).max()
         except Exception as exc:
             lines.append(f"  {name}: failed: {type(exc).__name__}: {exc}")
-            return lines, FAILED, f"{name}'s call at N = {N} failed: {type(exc).__name__}: {exc}"
+            failed.append(f"{name}'s call at N = {N} failed: {type(exc).__name__}: {exc}")
+            continue
         took = time.perf_counter() - start
         if not excess <= 1:
             lines.append(f"  {name}: wrong: {excess:.3g} times the float64 bound")
             return lines, FAILED, f"{name} at N = {N}: error {excess:.3g} times the bound"
         lines.append(f"  {name}: within the bound ({excess:.2g} of it), {took:.2f} s, compile in")
+        ran.append(name)
+    if not ran:
+        return lines, FAILED, "; ".join(failed)
+    if failed:
+        lines.append(f"  left out of this run: {'; '.join(failed)}; going on with {' '.join(ran)}")
+    if passing:
+        Path(passing).write_text(" ".join(ran) + "\n", encoding="utf-8")
     return lines, 0, None
 
 
@@ -227,10 +250,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="gpu_smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("stage", choices=("probe", "calls"))
     parser.add_argument("--out", default=None, help="folder to write smoke.txt in")
+    parser.add_argument(
+        "--passing", default=None, help="calls: a file to write the backends that go on into"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     chosen = backends()
-    lines, status, reason = (probe if args.stage == "probe" else calls)(chosen)
+    if args.stage == "probe":
+        lines, status, reason = probe(chosen)
+    else:
+        lines, status, reason = calls(chosen, args.passing)
     report(args.out, args.stage, lines, status, reason)
     if reason:
         print(f"gpu: stopped in the smoke step ({args.stage}): {reason}", file=sys.stderr)

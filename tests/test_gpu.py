@@ -286,7 +286,7 @@ def test_every_kernel_compiles_for_an_h200(pair):
         pytest.skip("this process runs the CUDA simulator, which compiles nothing")
     from numba import cuda
 
-    from kernels._cuda_device import TILE, kernels_for
+    from kernels._cuda_device import ONE_BLOCK, TILE, kernels_for
 
     def probe(a):
         a[0] = 1.0
@@ -308,6 +308,17 @@ def test_every_kernel_compiles_for_an_h200(pair):
     for name in ("accelerations", "one_block_run"):  # the tiled ones: a tile, two barriers
         assert ".shared" in ptx[name], name
         assert ptx[name].count("bar.sync") >= 2, name
+    # The one-block run is bounded to a block of ONE_BLOCK threads (PTX's .maxntid), so
+    # it is compiled to launch with that many: a launch with 1,024 threads needs it.
+    bounds = compiled["one_block_run"].targetoptions.get("launch_bounds")
+    assert bounds == (ONE_BLOCK,)
+    bounded = cuda.compile_ptx(
+        compiled["one_block_run"].py_func,
+        KERNEL_SIGNATURES["one_block_run"],
+        cc=(9, 0),
+        launch_bounds=bounds,
+    )[0]
+    assert re.search(rf"\.maxntid\s+{ONE_BLOCK}\b", bounded), "no launch bound in the PTX"
     tiled = ptx["accelerations"]
     if pair == "rsqrt":
         assert "__nv_rsqrt" in tiled or "rsqrt.approx.f64" in tiled

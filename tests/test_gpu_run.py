@@ -197,3 +197,39 @@ def test_the_cuda13_pins_are_read_by_name(tmp_path):
     other = tmp_path / "pins.txt"
     other.write_text("# a comment\nnumba-cuda[cu13]==1.2  # with an extra\nloose>=3\n")
     assert gpu_smoke.pins(other) == {"numba-cuda": "1.2"}
+
+
+def test_the_smoke_calls_go_on_without_a_backend_that_cannot_run_and_stop_on_a_wrong_one(
+    monkeypatch, tmp_path
+):
+    from types import SimpleNamespace
+
+    import kernels
+    from nbody_bench import gpu_smoke
+
+    monkeypatch.setattr(gpu_smoke, "N", 200)  # the check, not the scale
+    right = kernels.get("numpy").derivatives_into
+
+    def broken(state, mass, rate):
+        raise RuntimeError("libnvrtc.so.13: cannot open shared object file")
+
+    def wrong(state, mass, rate):
+        right(state, mass, rate)
+        rate[1] *= 1.01
+
+    fakes = {"cuda": right, "cupy": broken, "jax": wrong}
+    monkeypatch.setattr(kernels, "get", lambda name: SimpleNamespace(derivatives_into=fakes[name]))
+    passing = tmp_path / "passing"
+    lines, status, reason = gpu_smoke.calls(["cuda", "cupy"], passing)
+    assert (status, reason) == (0, None)
+    assert passing.read_text().split() == ["cuda"]
+    assert any("cupy: failed: RuntimeError: libnvrtc.so.13" in line for line in lines)
+    assert any(line.strip().startswith("left out of this run: cupy's call") for line in lines)
+    lines, status, reason = gpu_smoke.calls(["cupy"], tmp_path / "none")
+    assert status == gpu_smoke.FAILED
+    assert reason.startswith("cupy's call at N = 200 failed: RuntimeError")
+    fakes["jax"] = wrong
+    monkeypatch.setitem(sys.modules, "kernels.jax", SimpleNamespace(platform=lambda: "gpu"))
+    lines, status, reason = gpu_smoke.calls(["cuda", "jax"], tmp_path / "wrong")
+    assert status == gpu_smoke.FAILED
+    assert reason.startswith("jax at N = 200: error")
