@@ -59,6 +59,8 @@ def _one_block_bounds():
     except (TypeError, ValueError):
         return {}
     return {"launch_bounds": (ONE_BLOCK,)} if "launch_bounds" in known else {}
+
+
 PAIRS = ("rsqrt", "divide")  # one pair's arithmetic: kernels.cuda's notes
 PAIR = "rsqrt"
 
