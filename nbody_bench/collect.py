@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
+from .files import write_text
 from .history import collect
 from .results import ResultsError, load_run
 
@@ -45,9 +45,7 @@ def store(run, into):
     if target.is_file() and target.read_text(encoding="utf-8") == text:
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, target)
+    write_text(target, text)
     return target, True
 
 

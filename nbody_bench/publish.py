@@ -26,19 +26,17 @@ import html
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import formatting, steps
+from .files import folder_replaced
 from .gate import GateConfigError, evaluate, load_thresholds
 from .history import collect
-from .report import _replace_folder
 from .results import BASELINE, ResultsError
 
 METRICS = {  # what a graph shows, by its button
@@ -166,11 +164,7 @@ def publish(sources, out, thresholds=None, repo=None):
     latest = {}
     for run in runs:  # oldest first: the last one seen is the latest
         latest[run.machine.key] = run
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp's is private; a site is for reading
-    try:
+    with folder_replaced(out) as staging:
         pages = {
             "index.html": _index(runs, order, how, series, found, latest, ab_results),
             "graphs.html": _graphs(series, found, how),
@@ -181,10 +175,6 @@ def publish(sources, out, thresholds=None, repo=None):
             pages[machine_page(key)] = _machine(run, verdicts)
         for name, text in pages.items():
             (staging / name).write_text(text, encoding="utf-8")
-        _replace_folder(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return {
         "runs": len(runs),
         "machines": len(latest),

@@ -34,6 +34,7 @@ import kernels
 
 from . import formatting
 from .gate import evaluate, load_thresholds
+from .machines import identify
 from .results import (
     BASELINE,
     REFERENCE,
@@ -458,12 +459,7 @@ def add_calibration(run_path, root=ROOT):
     if not rows:
         raise RenderError(f"{run_path}: no benchmarks of the suite in it")
     build = next((r.build for r in rows if r.build), "native")
-    cpu = (run.get("machine_info") or {}).get("cpu") or {}
-    vendor = {"AuthenticAMD": "amd", "GenuineIntel": "intel"}.get(cpu.get("vendor_id_raw"), "cpu")
-    flags = set(cpu.get("flags") or ())
-    vector = next((v.lower().replace("-", "") for f, v in VECTOR_UNITS if f in flags), "novec")
-    machine = f"{vendor}-f{cpu.get('family', 'x')}-m{cpu.get('model', 'x')}-{vector}"
-    machine += f"-{max(r.cores or 1 for r in rows)}cpu-{build}"
+    machine = identify(run.get("machine_info"), rows, build=build).key  # nbody_bench.machines
     folder = root / "results" / "calibration"
     folder.mkdir(parents=True, exist_ok=True)
     taken = {p.name for p in folder.glob(f"{machine}-*.json")}

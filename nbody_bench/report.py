@@ -6,9 +6,6 @@ only when all of it is written, so a failure never leaves a half-done report.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +13,7 @@ import numpy as np
 import kernels
 
 from . import formatting
+from .files import folder_replaced
 from .gate import evaluate
 from .history import saved_runs
 from .results import BASELINE, LIMIT, REFERENCE
@@ -44,33 +42,14 @@ def write_report(storage, out, thresholds=None, costs=None):
     runs = saved_runs(storage)
     verdicts = evaluate(runs[-1].rows, thresholds) if thresholds else ()
     latest = runs[-1]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with folder_replaced(out) as staging:
         plt = _pyplot()
         _plot_scaling(plt, latest, staging / PLOTS["scaling"])
         _plot_speedup(plt, latest, staging / PLOTS["speedup"])
         _plot_history(plt, runs, staging / PLOTS["history"])
         table = costs(latest.path) if costs else None
         (staging / "report.md").write_text(_markdown(runs, verdicts, table), encoding="utf-8")
-        _replace_folder(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out / "report.md"
-
-
-def _replace_folder(staging, out):
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} exists and is not a folder")
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}-old-{os.getpid()}")
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    return Path(out) / "report.md"
 
 
 def _pyplot():

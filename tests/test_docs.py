@@ -301,8 +301,8 @@ def test_gate_runs_kept_for_calibration_render_each_bound_against_its_worst(tmp_
     first.write_text(json.dumps(run))
     kept = [render.add_calibration(first, tmp_path) for _ in range(2)]
     assert [p.name for p in kept] == [
-        "intel-f6-m143-avx512-1cpu-native-1.json",
-        "intel-f6-m143-avx512-1cpu-native-2.json",
+        "intel-f6-m143-avx512-2cpu-native-1.json",
+        "intel-f6-m143-avx512-2cpu-native-2.json",
     ]
     assert "data" not in json.loads(kept[0].read_text())["benchmarks"][1]["stats"]
     slower = json.loads(kept[1].read_text())
@@ -312,7 +312,7 @@ def test_gate_runs_kept_for_calibration_render_each_bound_against_its_worst(tmp_
     render.render(tmp_path)
     table = (tmp_path / "README.md").read_text()
     assert "| lecture | `numba` | >= 400x | 444 (2) | - | 1.11 |" in table
-    assert "intel-f6-m143-avx512-1cpu-native-2.json" in table
+    assert "intel-f6-m143-avx512-2cpu-native-2.json" in table
 
 
 def _slug(heading):
