@@ -32,32 +32,30 @@ from nbody_bench import reference
 from nbody_bench.workloads import bodies
 
 found = {"per_call": {}, "whole_run": {}, "default_pair": kc.PAIR}
+
+
+def per_call(device, n):  # one call at n bodies against the extended-precision reference
+    pos, vel, mass = bodies(n)
+    state = np.stack((pos, vel))
+    rate = np.empty_like(state)
+    device.derivatives(state, mass, rate)
+    exact, magnitude = reference.direct_sum(pos, mass)
+    return {
+        "excess": float(reference.excess(rate[1], exact, magnitude).max()),
+        "velocities": bool(np.array_equal(rate[0], vel)),
+    }
+
+
 for pair in kc.PAIRS:
     device = kc.Device(tile=8, pair=pair)  # 8 threads a block: a few bodies span several tiles
     for n in (1, 2, 3, 7, 8, 9, 20):
-        pos, vel, mass = bodies(n)
-        state = np.stack((pos, vel))
-        rate = np.empty_like(state)
-        device.derivatives(state, mass, rate)
-        exact, magnitude = reference.direct_sum(pos, mass)
-        found["per_call"][f"{pair}-{n}"] = {
-            "excess": float(reference.excess(rate[1], exact, magnitude).max()),
-            "velocities": bool(np.array_equal(rate[0], vel)),
-        }
+        found["per_call"][f"{pair}-{n}"] = per_call(device, n)
 # The block decoupled from the tile: fewer threads than a tile's bodies (each loads two),
 # and more (a block's bodies span two tiles).
 for threads in (4, 16):
     device = kc.Device(tile=8, threads=threads)
     for n in (7, 20, 33):
-        pos, vel, mass = bodies(n)
-        state = np.stack((pos, vel))
-        rate = np.empty_like(state)
-        device.derivatives(state, mass, rate)
-        exact, magnitude = reference.direct_sum(pos, mass)
-        found["per_call"][f"threads{threads}-{n}"] = {
-            "excess": float(reference.excess(rate[1], exact, magnitude).max()),
-            "velocities": bool(np.array_equal(rate[0], vel)),
-        }
+        found["per_call"][f"threads{threads}-{n}"] = per_call(device, n)
 found["bad_threads"] = []
 for threads in (-1, 1025):
     try:
