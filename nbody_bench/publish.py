@@ -38,6 +38,7 @@ from .files import folder_replaced
 from .gate import GateConfigError, evaluate, load_thresholds
 from .history import collect
 from .results import BASELINE, ResultsError
+from .summary import backend_order
 
 METRICS = {  # what a graph shows, by its button
     "time": "fastest round (s)",
@@ -161,6 +162,7 @@ def publish(sources, out, thresholds=None, repo=None):
     order, how = commit_order(runs, repo)
     series = series_of(runs, order)
     found = find_steps(series)
+    workloads = _workloads(series)
     latest = {}
     for run in runs:  # oldest first: the last one seen is the latest
         latest[run.machine.key] = run
@@ -179,8 +181,8 @@ def publish(sources, out, thresholds=None, repo=None):
         "runs": len(runs),
         "machines": len(latest),
         "commits": len(order),
-        "graphs": len({workload for _, workload, _ in series}),
-        "workloads": _workloads(series),
+        "graphs": len(workloads),
+        "workloads": workloads,
         "steps": len(found),
     }
 
@@ -469,7 +471,7 @@ def _machine(run, verdicts):
     ]
     for family, columns in sorted(kinds.items()):
         names = sorted(columns, key=lambda c: (len(c), c))
-        backends = sorted({b for col in columns.values() for b in col}, key=_backend_order)
+        backends = sorted({b for col in columns.values() for b in col}, key=backend_order)
         rows = []
         for backend in backends:
             cells = [_e(backend)]
@@ -514,10 +516,6 @@ def _cell(row):
         return _e(formatting.duration(row.time))
     tilde = "~" if row.speedup_estimated else ""
     return f"{_e(formatting.duration(row.time))} · {tilde}{_e(formatting.speedup(row.speedup))}"
-
-
-def _backend_order(backend):
-    return (backend != BASELINE, backend)
 
 
 def _regressions(found):
@@ -572,7 +570,7 @@ def figure(workload, series, found=(), how="git order"):
     traces, ticks = [], {}
     mine = sorted(
         ((m, b, pts) for (m, w, b), pts in series.items() if w == workload),
-        key=lambda t: (t[0], _backend_order(t[1])),
+        key=lambda t: (t[0], backend_order(t[1])),
     )
     times, speedups = [], []
     for machine, backend, points in mine:

@@ -165,7 +165,9 @@ def format_gpu(rows):
         f"vs {HOST_YARDSTICK}",
     ]
     lines = []
-    for r in sorted(gpu, key=lambda r: (_rank(r.backend), r.kind != "derivative", r.workload, r.n)):
+    for r in sorted(
+        gpu, key=lambda r: (backend_order(r.backend), r.kind != "derivative", r.workload, r.n)
+    ):
         name = r.backend if r.kind == "derivative" else f"{r.backend} ({_variant(r.workload)})"
         on_gpu = r.backend in GPU_BACKENDS
         own = r.kernel if on_gpu else None
@@ -247,7 +249,7 @@ def format_checked_cost(rows):
     if not both:
         return ""
     sizes = sorted({n for _, n in both})
-    backends = sorted({b for b, _ in both}, key=_rank)
+    backends = sorted({b for b, _ in both}, key=backend_order)
     header = ["backend", *(f"N={n}" for n in sizes)]
     lines = []
     for backend in backends:
@@ -289,10 +291,11 @@ def _verdict(v):
     return f"{v.status} ({v.bound.text})"
 
 
-def _rank(backend):
+def backend_order(backend):
+    """The key that lists backends as the registry does (python first), others after."""
     known = kernels.BACKENDS
     return (known.index(backend) if backend in known else len(known), backend)
 
 
 def _order(row):
-    return (row.kind != "lecture", row.n, row.workload, _rank(row.backend))
+    return (row.kind != "lecture", row.n, row.workload, backend_order(row.backend))
