@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .machines import Machine, identify
-from .results import ResultsError, load_run, rows_from
+from .results import ResultsError, checked_run, load_run, rows_from
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _read_any(path, named):
         return data
     if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
         try:
-            return read_run(path, load_run(path))
+            return read_run(path, checked_run(data, path))
         except ResultsError:
             if named:
                 raise

@@ -108,6 +108,12 @@ def load_run(path):
         raise ResultsError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
         ) from exc
+    return checked_run(run, path)
+
+
+def checked_run(run, path):
+    """`run` (parsed from `path`) if it is a pytest-benchmark run with numeric statistics,
+    or ResultsError naming the file and fault."""
     if not isinstance(run, dict) or not isinstance(run.get("benchmarks"), list):
         raise ResultsError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
     for i, entry in enumerate(run["benchmarks"]):
