@@ -82,6 +82,7 @@ def detect(values, threshold=THRESHOLD, min_runs=MIN_RUNS):
     ends = search.fit(logs.reshape(-1, 1)).predict(pen=penalty)
     bounds = [0, *ends]
     levels = [float(np.median(logs[a:b])) for a, b in itertools.pairwise(bounds)]
+    least = math.log1p(threshold)  # the smallest change of level reported, in log time
     changes = list(range(1, len(bounds) - 1))  # change i: from segment i - 1 to segment i
     # An excursion up and back down within THRESHOLD of where it began, over fewer than
     # 2 x MIN_RUNS points, is a run of bursts (which only ever add time), not two steps.
@@ -90,14 +91,14 @@ def detect(values, threshold=THRESHOLD, min_runs=MIN_RUNS):
         if i in dropped:
             continue
         short = bounds[i + 1] - bounds[i] < 2 * min_runs
-        back = abs(levels[i + 1] - levels[i - 1]) < math.log1p(threshold)
+        back = abs(levels[i + 1] - levels[i - 1]) < least
         if short and back and levels[i] > levels[i - 1] and levels[i] > levels[i + 1]:
             dropped |= {i, i + 1}
     changes = [c for c in changes if c not in dropped]
     steps = []
     for i in changes:
         before, after = levels[i - 1], levels[i]
-        if abs(after - before) < math.log1p(threshold):
+        if abs(after - before) < least:
             continue
         since, at = _range(raw, bounds[i - 1], bounds[i], bounds[i + 1], before, after)
         steps.append(Step(at=at, since=since, before=math.exp(before), after=math.exp(after)))
