@@ -74,6 +74,11 @@ class Found:
     def slower(self):
         return self.step.ratio > 1
 
+    @property
+    def regression(self):
+        """A slow-down that still stands (steps.Step.standing)."""
+        return self.slower and self.step.standing
+
 
 def arguments(parser):
     parser.add_argument(
@@ -131,7 +136,8 @@ def command(args):
         return 1
     print(
         f"publish: {site['runs']} runs on {site['machines']} machines, {site['commits']} "
-        f"commits, {site['graphs']} graphs, {site['steps']} steps, in "
+        f"commits, {site['graphs']} graphs, {site['steps']} steps ({site['standing']} "
+        f"slower, standing), in "
         f"{time.perf_counter() - started:.1f} s: {args.out / 'index.html'}"
     )
     if args.check or args.screenshot:
@@ -184,6 +190,7 @@ def publish(sources, out, thresholds=None, repo=None):
         "graphs": len(workloads),
         "workloads": workloads,
         "steps": len(found),
+        "standing": sum(f.regression for f in found),
     }
 
 
@@ -382,7 +389,8 @@ def _index(runs, order, how, series, found, latest, ab_results):
         )
     workloads = _workloads(series)
     links = " · ".join(f'<a href="graphs.html#{anchor(w)}">{_e(w)}</a>' for w in workloads)
-    slower = sum(f.slower for f in found)
+    standing = sum(f.regression for f in found)
+    recovered = sum(f.slower for f in found) - standing
     body = [
         f"<p>{len(runs)} runs of {len(order)} commits on {len(per_machine)} machines. "
         "A machine is a CPU model, its vector unit, the cores the run had and the build "
@@ -406,7 +414,9 @@ def _index(runs, order, how, series, found, latest, ab_results):
         '<h2 id="graphs">Graphs</h2>',
         f"<p>One per workload, over commits: {links}</p>",
         '<h2 id="steps">Steps</h2>',
-        f'<p><a href="regressions.html">{slower} slower and {len(found) - slower} faster</a> '
+        f'<p><a href="regressions.html#slower">{standing} slower, standing</a> · '
+        f'<a href="regressions.html#recovered">{recovered} slower, recovered since</a> · '
+        f'<a href="regressions.html#faster">{len(found) - standing - recovered} faster</a>: '
         f"steps of a factor of at least {1 + steps.THRESHOLD:g}, each held by at least "
         f"{steps.MIN_RUNS} commits after it.</p>",
         _ab_section(ab_results),
@@ -529,6 +539,7 @@ def _regressions(found):
                 _e(f"{f.since.commit} ({f.since.committed}) .. {f.at.commit} ({f.at.committed})"),
                 _e(formatting.duration(f.step.before)),
                 _e(formatting.duration(f.step.after)),
+                _e(formatting.duration(f.step.now)),
             ]
             for f in items
         ]
@@ -541,24 +552,33 @@ def _regressions(found):
                 "last at the old level .. first at the new",
                 "before",
                 "after",
+                "now",
             ],
             rows,
-            numeric=(3, 5, 6),
+            numeric=(3, 5, 6, 7),
         )
 
-    slower = [f for f in found if f.slower]
-    faster = [f for f in found if not f.slower]
+    recovered = [f for f in found if f.slower and not f.regression]
+    sections = [
+        ("slower", "Slower, standing", [f for f in found if f.regression]),
+        ("recovered", "Slower, recovered since", recovered),
+        ("faster", "Faster", [f for f in found if not f.slower]),
+    ]
     body = [
         "<p>A step is a change of a benchmark's time by a factor of at least "
         f"{1 + steps.THRESHOLD:g} that the {steps.MIN_RUNS} or more commits after it repeat "
         "(nbody_bench.steps: one point per commit and machine, its fastest clean run; bursts "
         "of interference clipped). It lies "
-        "between the last commit at the old level and the first at the new one.</p>",
-        f'<h2 id="slower">Slower ({len(slower)})</h2>',
-        table(slower) if slower else "<p>None.</p>",
-        f'<h2 id="faster">Faster ({len(faster)})</h2>',
-        table(faster) if faster else "<p>None.</p>",
+        "between the last commit at the old level and the first at the new one. "
+        f"<em>now</em> is the series' latest level (the median of its last {steps.MIN_RUNS} "
+        "commits): a slow-down stands while that lies nearer its new level than its old one; "
+        "one that a later commit undid is listed apart.</p>",
     ]
+    for ident, title, items in sections:
+        body += [
+            f'<h2 id="{ident}">{title} ({len(items)})</h2>',
+            table(items) if items else "<p>None.</p>",
+        ]
     return _page("Steps in the histories", "\n".join(body))
 
 

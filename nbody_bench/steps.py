@@ -11,7 +11,9 @@ MIN_RUNS points, so a step is reported only once that many runs after it repeat 
 the change points, a step is one whose medians on either side differ by a factor of at
 least 1 + THRESHOLD (1.1x slower or faster), unless it and the next one make a short
 excursion up that comes back (a run of bursts). Its commit range runs from the last point
-at the old level to the first at the new one.
+at the old level to the first at the new one. A step still stands when the series' latest
+level (the median of its last MIN_RUNS points) lies nearer the step's new level than its
+old one: a slow-down fixed later, or a speed-up lost again, no longer does.
 """
 
 from __future__ import annotations
@@ -36,11 +38,18 @@ class Step:
     since: int  # the last point at the old level: the step lies in (since, at]
     before: float  # the median figure of the segment before the change
     after: float  # the median figure of the segment from it on
+    now: float  # the series' latest level: the median of its last MIN_RUNS points
 
     @property
     def ratio(self):
         """after / before: above 1 slower (for times), below 1 faster."""
         return self.after / self.before
+
+    @property
+    def standing(self):
+        """Whether the series is still at the new level: its latest level nearer the level
+        after the step than the one before (in log time)."""
+        return abs(math.log(self.now / self.after)) < abs(math.log(self.now / self.before))
 
 
 def noise(logs):
@@ -95,13 +104,16 @@ def detect(values, threshold=THRESHOLD, min_runs=MIN_RUNS):
         if short and back and levels[i] > levels[i - 1] and levels[i] > levels[i + 1]:
             dropped |= {i, i + 1}
     changes = [c for c in changes if c not in dropped]
+    now = math.exp(float(np.median(logs[-min_runs:])))
     steps = []
     for i in changes:
         before, after = levels[i - 1], levels[i]
         if abs(after - before) < least:
             continue
         since, at = _range(raw, bounds[i - 1], bounds[i], bounds[i + 1], before, after)
-        steps.append(Step(at=at, since=since, before=math.exp(before), after=math.exp(after)))
+        steps.append(
+            Step(at=at, since=since, before=math.exp(before), after=math.exp(after), now=now)
+        )
     return steps
 
 

@@ -96,14 +96,35 @@ def test_the_planted_step_is_on_the_regressions_page_and_the_flat_machine_has_no
     rows = re.findall(r"<tr>(.*?)</tr>", page)
     stepped = [r for r in rows if "<td>numba</td>" in r and "amd-" in r]
     assert len(stepped) == len(figures_of(tmp_path / "site"))  # numba's step at every N
-    slower = page.split('id="slower"')[1].split('id="faster"')[0]
-    assert all(r in slower for r in stepped)
+    slower = page.split('id="slower"')[1].split('id="recovered"')[0]
+    assert all(r in slower for r in stepped)  # it holds to the last run: it stands
     assert stepped
     for row in stepped:  # the synthetic commits count up in hex: (SINCE, AT] holds it
         since, at = re.search(r"(\w{7}) \(\S+\) \.\. (\w{7}) \(", row).groups()
         assert int(since, 16) < int(synthetic.commit_id(STEP_AT)[:7], 16) <= int(at, 16), row
     assert not [r for r in rows if "intel-" in r]
-    assert counts["steps"] == len(stepped)
+    assert counts["steps"] == counts["standing"] == len(stepped)
+
+
+def test_a_slow_down_fixed_later_is_listed_as_recovered_not_standing(tmp_path):
+    runs = synthetic.history(runs=40, benchmarks=20, seed=3, step_at=STEP_AT)
+    for run in runs[30:]:  # numba's slow-down undone at run 30
+        for entry in run["benchmarks"]:
+            if entry["extra_info"]["backend"] == "numba":
+                entry["stats"]["min"] /= 1.2
+    synthetic.write(runs, tmp_path / "runs")
+    counts = publish.publish([tmp_path / "runs"], tmp_path / "site")
+    page = (tmp_path / "site" / "regressions.html").read_text(encoding="utf-8")
+    standing, rest = page.split('id="slower"')[1].split('id="recovered"')
+    recovered, faster = rest.split('id="faster"')
+    workloads = len(figures_of(tmp_path / "site"))
+    assert "<td>numba</td>" not in standing
+    assert counts["standing"] == 0
+    assert recovered.count("<td>numba</td>") == workloads  # the slow-down, at every N
+    assert faster.count("<td>numba</td>") == workloads  # and the fix
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "0 slower, standing</a>" in index
+    assert f'<a href="regressions.html#recovered">{workloads} slower, recovered since' in index
 
 
 def test_runs_of_one_machine_from_several_clones_and_clocks_share_its_key():

@@ -83,6 +83,20 @@ def test_a_revert_and_reland_keeps_the_step_that_stays():
 def test_a_short_excursion_down_is_not_taken_for_bursts():
     found = steps.detect(np.r_[np.full(12, 1.0), np.full(5, 0.7), np.full(12, 1.0)])
     assert [round(s.ratio, 2) for s in found] == [0.7, 1.43]
+    # The speed-up was lost again; the slow-down that lost it is where the series is now.
+    assert [s.standing for s in found] == [False, True]
+
+
+def test_a_step_stands_while_the_latest_level_is_nearer_its_new_level():
+    slower = np.r_[np.full(12, 1.0), np.full(12, 1.3)]
+    (step,) = steps.detect(slower)
+    assert step.standing
+    assert step.now == pytest.approx(1.3)
+    worse = steps.detect(np.r_[slower, np.full(12, 1.7)])
+    assert [s.standing for s in worse] == [True, True]  # slower still, so both stand
+    partly_fixed = steps.detect(np.r_[slower, np.full(12, 1.12)])
+    assert [round(s.ratio, 2) for s in partly_fixed] == [1.3, 0.86]
+    assert [s.standing for s in partly_fixed] == [False, True]  # 1.12 lies nearer 1.0
 
 
 def test_the_trials_command_counts_what_the_detector_finds(capsys):
