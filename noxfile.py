@@ -281,7 +281,21 @@ def record(session, build):
     env = project_env(session, build)
     partial = Path("build") / f"record-{build}.json"
     run_suite(session, build, f"--benchmark-json={partial}", env=env)
-    recorded = Path("results") / f"{machine_name()}-{build}.json"
+    # The file is named by the run's machine key (nbody_bench.machines, as publish and
+    # collect name it: amd-f25-m17-avx512-2cpu-native), read by the project itself.
+    said = session.run(
+        "python",
+        "-c",
+        "import sys; from nbody_bench.history import read_run; "
+        "print('machine:', read_run(sys.argv[1]).machine.key)",
+        str(partial),
+        env=env,
+        silent=True,
+    )
+    keys = re.findall(r"^machine: ([a-z0-9-]+)$", said or "", re.M)
+    if not keys:
+        session.error(f"no machine key read from {partial}: {said}")
+    recorded = Path("results") / f"{keys[-1]}.json"
     recorded.parent.mkdir(exist_ok=True)
     # Each round's time (stats.data) would make it 100 MB; the statistics stay.
     run = json.loads(partial.read_text(encoding="utf-8"))
@@ -290,26 +304,6 @@ def record(session, build):
     partial.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
     partial.replace(recorded)  # a run that failed leaves the recorded one as it was
     session.log(f"recorded {recorded}; redraw the docs' tables: ./dev nbody-bench render")
-
-
-def machine_name():
-    """A file name for this machine's CPU: vendor, family and model, widest vector unit and
-    core count (amd-f25-m17-avx512-2cpu), from /proc/cpuinfo where there is one."""
-    import platform
-
-    fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        return f"{platform.machine().lower()}-{os.cpu_count()}cpu"
-    vendor = {"AuthenticAMD": "amd", "GenuineIntel": "intel"}.get(fields.get("vendor_id"), "cpu")
-    flags = fields.get("flags", "").split()
-    vector = next((v for v in ("avx512f", "avx2", "sse2") if v in flags), "novec")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    family, model = fields.get("cpu family", "x"), fields.get("model", "x")
-    return f"{vendor}-f{family}-m{model}-{vector.removesuffix('f')}-{cpus}cpu"
 
 
 @nox.session(default=False)

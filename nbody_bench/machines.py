@@ -9,8 +9,8 @@ Python versions are left out, so runs of one machine from several clones, contai
 days land in one series, and a clock that drifts (pytest-benchmark's issue #255) does not
 split it.
 
-The key reads like `amd-f25-m17-avx512-2cpu-native`: `./dev record` names its files so
-(noxfile.py's machine_name() is this key without the build, for the machine it runs on).
+The key reads like `amd-f25-m17-avx512-2cpu-native`: `./dev record` names its file
+results/KEY.json by it.
 """
 
 from __future__ import annotations
