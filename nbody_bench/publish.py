@@ -74,10 +74,18 @@ class Found:
     def slower(self):
         return self.step.ratio > 1
 
-    @property
-    def regression(self):
-        """A slow-down that still stands (steps.Step.standing)."""
-        return self.slower and self.step.standing
+
+# The regressions page's sections, by id: slow-downs that stand (steps.Step.standing),
+# slow-downs a later commit undid, speed-ups.
+KINDS = {"slower": "Slower, standing", "recovered": "Slower, recovered since", "faster": "Faster"}
+
+
+def kinds(found):
+    """The steps found, by their section of the regressions page (KINDS)."""
+    out = {kind: [] for kind in KINDS}
+    for f in found:
+        out["faster" if not f.slower else "slower" if f.step.standing else "recovered"].append(f)
+    return out
 
 
 def arguments(parser):
@@ -190,7 +198,7 @@ def publish(sources, out, thresholds=None, repo=None):
         "graphs": len(workloads),
         "workloads": workloads,
         "steps": len(found),
-        "standing": sum(f.regression for f in found),
+        "standing": len(kinds(found)["slower"]),
     }
 
 
@@ -389,8 +397,7 @@ def _index(runs, order, how, series, found, latest, ab_results):
         )
     workloads = _workloads(series)
     links = " · ".join(f'<a href="graphs.html#{anchor(w)}">{_e(w)}</a>' for w in workloads)
-    standing = sum(f.regression for f in found)
-    recovered = sum(f.slower for f in found) - standing
+    count = {kind: len(items) for kind, items in kinds(found).items()}
     body = [
         f"<p>{len(runs)} runs of {len(order)} commits on {len(per_machine)} machines. "
         "A machine is a CPU model, its vector unit, the cores the run had and the build "
@@ -414,9 +421,9 @@ def _index(runs, order, how, series, found, latest, ab_results):
         '<h2 id="graphs">Graphs</h2>',
         f"<p>One per workload, over commits: {links}</p>",
         '<h2 id="steps">Steps</h2>',
-        f'<p><a href="regressions.html#slower">{standing} slower, standing</a> · '
-        f'<a href="regressions.html#recovered">{recovered} slower, recovered since</a> · '
-        f'<a href="regressions.html#faster">{len(found) - standing - recovered} faster</a>: '
+        f'<p><a href="regressions.html#slower">{count["slower"]} slower, standing</a> · '
+        f'<a href="regressions.html#recovered">{count["recovered"]} slower, recovered since</a> · '
+        f'<a href="regressions.html#faster">{count["faster"]} faster</a>: '
         f"steps of a factor of at least {1 + steps.THRESHOLD:g}, each held by at least "
         f"{steps.MIN_RUNS} commits after it.</p>",
         _ab_section(ab_results),
@@ -558,12 +565,6 @@ def _regressions(found):
             numeric=(3, 5, 6, 7),
         )
 
-    recovered = [f for f in found if f.slower and not f.regression]
-    sections = [
-        ("slower", "Slower, standing", [f for f in found if f.regression]),
-        ("recovered", "Slower, recovered since", recovered),
-        ("faster", "Faster", [f for f in found if not f.slower]),
-    ]
     body = [
         "<p>A step is a change of a benchmark's time by a factor of at least "
         f"{1 + steps.THRESHOLD:g} that the {steps.MIN_RUNS} or more commits after it repeat "
@@ -574,9 +575,9 @@ def _regressions(found):
         "commits): a slow-down stands while that lies nearer its new level than its old one; "
         "one that a later commit undid is listed apart.</p>",
     ]
-    for ident, title, items in sections:
+    for kind, items in kinds(found).items():
         body += [
-            f'<h2 id="{ident}">{title} ({len(items)})</h2>',
+            f'<h2 id="{kind}">{KINDS[kind]} ({len(items)})</h2>',
             table(items) if items else "<p>None.</p>",
         ]
     return _page("Steps in the histories", "\n".join(body))
