@@ -571,7 +571,8 @@ def _regressions(found):
         "(nbody_bench.steps: one point per commit and machine, its fastest clean run; bursts "
         "of interference clipped). It lies "
         "between the last commit at the old level and the first at the new one. "
-        f"<em>now</em> is the series' latest level (the median of its last {steps.MIN_RUNS} "
+        "A level is the lower quartile of a stretch's figures, since interference only adds "
+        f"time; <em>now</em> is the series' latest level (that of its last {steps.MIN_RUNS} "
         "commits): a slow-down stands while that lies nearer its new level than its old one; "
         "one that a later commit undid is listed apart.</p>",
     ]

@@ -8,12 +8,15 @@ points around it is taken at that bound. The change points then come from ruptur
 PELT search over a piecewise-constant fit (KernelCPD with the linear kernel, the L2 cost,
 in C), with a penalty scaled by the series' own noise. Each segment holds at least
 MIN_RUNS points, so a step is reported only once that many runs after it repeat it. Of
-the change points, a step is one whose medians on either side differ by a factor of at
+the change points, a step is one whose levels on either side differ by a factor of at
 least 1 + THRESHOLD (1.1x slower or faster), unless it and the next one make a short
 excursion up that comes back (a run of bursts). Its commit range runs from the last point
-at the old level to the first at the new one. A step still stands when the series' latest
-level (the median of its last MIN_RUNS points) lies nearer the step's new level than its
-old one: a slow-down fixed later, or a speed-up lost again, no longer does.
+at the old level to the first at the new one. A segment's level is its lower quartile
+(LEVEL): interference only adds time, so bursts the clipping left move it only once they
+are three quarters of the segment, where they move a median once they are half. A step
+still stands when the series' latest level (that of its last MIN_RUNS points) lies nearer
+the step's new level than its old one: a slow-down fixed later, or a speed-up lost again,
+no longer does.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ MIN_RUNS = 4  # points on each side of a step: it must persist
 # The penalty per change point: PENALTY noise variances times log(points), as the BIC grows.
 PENALTY = 8.0
 CLIP = 3.0  # noise scales above the local median where a point counts as a burst
+LEVEL = 0.25  # the quantile of a segment's (log) figures taken as its level
 NOISE_FLOOR = 0.01  # a noise estimate never below 1%: a flat, exact series is not all steps
 
 
@@ -36,9 +40,9 @@ NOISE_FLOOR = 0.01  # a noise estimate never below 1%: a flat, exact series is n
 class Step:
     at: int  # the first point at the new level (an index into the series)
     since: int  # the last point at the old level: the step lies in (since, at]
-    before: float  # the median figure of the segment before the change
-    after: float  # the median figure of the segment from it on
-    now: float  # the series' latest level: the median of its last MIN_RUNS points
+    before: float  # the level (LEVEL) of the segment before the change
+    after: float  # the level of the segment from it on
+    now: float  # the series' latest level: that of its last MIN_RUNS points
 
     @property
     def ratio(self):
@@ -59,6 +63,11 @@ def noise(logs):
     diffs = np.diff(logs)
     mad = np.median(np.abs(diffs - np.median(diffs))) / 0.6745 / math.sqrt(2)
     return max(float(mad), NOISE_FLOOR)
+
+
+def level(logs):
+    """The level of a stretch of log figures at one cost: its lower quartile (LEVEL)."""
+    return float(np.quantile(logs, LEVEL))
 
 
 def clipped(logs, scale, half_width):
@@ -90,7 +99,7 @@ def detect(values, threshold=THRESHOLD, min_runs=MIN_RUNS):
     search = ruptures.KernelCPD(kernel="linear", min_size=min_runs, jump=1)
     ends = search.fit(logs.reshape(-1, 1)).predict(pen=penalty)
     bounds = [0, *ends]
-    levels = [float(np.median(logs[a:b])) for a, b in itertools.pairwise(bounds)]
+    levels = [level(logs[a:b]) for a, b in itertools.pairwise(bounds)]
     least = math.log1p(threshold)  # the smallest change of level reported, in log time
     changes = list(range(1, len(bounds) - 1))  # change i: from segment i - 1 to segment i
     # An excursion up and back down within THRESHOLD of where it began, over fewer than
@@ -104,7 +113,7 @@ def detect(values, threshold=THRESHOLD, min_runs=MIN_RUNS):
         if short and back and levels[i] > levels[i - 1] and levels[i] > levels[i + 1]:
             dropped |= {i, i + 1}
     changes = [c for c in changes if c not in dropped]
-    now = math.exp(float(np.median(logs[-min_runs:])))
+    now = math.exp(level(logs[-min_runs:]))
     steps = []
     for i in changes:
         before, after = levels[i - 1], levels[i]

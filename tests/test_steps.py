@@ -50,6 +50,15 @@ def test_a_burst_beside_the_step_widens_its_range_instead_of_moving_it():
     assert (step.since, step.at) == (10, 12)
 
 
+def test_a_cluster_of_bursts_is_not_a_step():
+    # Four bursts in the first seven runs (as one synthetic history drew them): their
+    # stretch's median is a burst, its lower quartile (the level) is not.
+    rng = np.random.default_rng(3)
+    times = 1 + 0.02 * np.abs(rng.standard_normal(60))
+    times[[0, 2, 4, 6]] *= [1.85, 1.37, 1.82, 1.63]
+    assert steps.detect(times) == []
+
+
 def test_a_change_under_the_threshold_or_not_held_long_enough_is_not_a_step():
     assert steps.detect(np.r_[np.full(12, 1.0), np.full(12, 1.05)]) == []
     held_too_short = np.r_[np.full(20, 1.0), np.full(steps.MIN_RUNS - 1, 1.5)]
