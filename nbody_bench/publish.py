@@ -88,6 +88,11 @@ def kinds(found):
     return out
 
 
+def _count(n, noun):
+    """'1 run', '2 runs'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def arguments(parser):
     parser.add_argument(
         "results",
@@ -143,9 +148,9 @@ def command(args):
         print(f"publish: {exc}", file=sys.stderr)
         return 1
     print(
-        f"publish: {site['runs']} runs on {site['machines']} machines, {site['commits']} "
-        f"commits, {site['graphs']} graphs, {site['steps']} steps ({site['standing']} "
-        f"slower, standing), in "
+        f"publish: {_count(site['runs'], 'run')} on {_count(site['machines'], 'machine')}, "
+        f"{_count(site['commits'], 'commit')}, {_count(site['graphs'], 'graph')}, "
+        f"{_count(site['steps'], 'step')} ({site['standing']} slower, standing), in "
         f"{time.perf_counter() - started:.1f} s: {args.out / 'index.html'}"
     )
     if args.check or args.screenshot:
@@ -399,7 +404,8 @@ def _index(runs, order, how, series, found, latest, ab_results):
     links = " · ".join(f'<a href="graphs.html#{anchor(w)}">{_e(w)}</a>' for w in workloads)
     count = {kind: len(items) for kind, items in kinds(found).items()}
     body = [
-        f"<p>{len(runs)} runs of {len(order)} commits on {len(per_machine)} machines. "
+        f"<p>{_count(len(runs), 'run')} of {_count(len(order), 'commit')} on "
+        f"{_count(len(per_machine), 'machine')}. "
         "A machine is a CPU model, its vector unit, the cores the run had and the build "
         "(and the GPU, where one ran): runs of it from any clone share its series.</p>",
         '<h2 id="machines">Machines</h2>',

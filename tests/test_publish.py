@@ -287,6 +287,13 @@ def test_the_command(two_machines, tmp_path, capsys):
     runs, *_ = two_machines
     assert cli.main(["publish", str(runs), "--out", str(tmp_path / "site")]) == 0
     assert "60 runs on 2 machines, 30 commits" in capsys.readouterr().out
+    assert (
+        cli.main(
+            ["publish", str(runs / "amd" / "0001_0000001.json"), "--out", str(tmp_path / "one")]
+        )
+        == 0
+    )
+    assert "1 run on 1 machine, 1 commit, " in capsys.readouterr().out
     assert cli.main(["publish", str(tmp_path / "nothing"), "--out", str(tmp_path / "s")]) == 1
     assert "no such file or folder" in capsys.readouterr().err
 
