@@ -590,12 +590,38 @@ def _regressions(found):
     return _page("Steps in the histories", "\n".join(body))
 
 
+# A backend's colour is its place in the registry's list (Plotly's 24 colours of Dark24),
+# the same on every graph and site, plugins after it; a machine's line and marker are its
+# place among the site's machines.
+DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "pentagon")
+
+
+def _styles(series):
+    """({backend: colour}, {machine: (dash, marker symbol)}) for the series of a site."""
+    from plotly.colors import qualitative
+
+    import kernels
+
+    known = list(kernels.BACKENDS)
+    plugins = sorted({b for _, _, b in series} - set(known))
+    colour = {
+        b: qualitative.Dark24[i % len(qualitative.Dark24)] for i, b in enumerate(known + plugins)
+    }
+    machines = sorted({m for m, _, _ in series})
+    style = {
+        m: (DASHES[i % len(DASHES)], SYMBOLS[i % len(SYMBOLS)]) for i, m in enumerate(machines)
+    }
+    return colour, style
+
+
 def figure(workload, series, found=(), how="git order"):
     """The Plotly figure (a dict) of one workload: one trace per machine and backend, x the
     commit's place in git order, y the time; its buttons switch y to the in-run speedup."""
     import plotly.graph_objects as go
 
     traces, ticks = [], {}
+    colour, style = _styles(series)
     mine = sorted(
         ((m, b, pts) for (m, w, b), pts in series.items() if w == workload),
         key=lambda t: (t[0], backend_order(t[1])),
@@ -613,6 +639,8 @@ def figure(workload, series, found=(), how="git order"):
                 name=f"{backend} · {machine}",
                 legendgroup=machine,
                 mode="lines+markers",
+                line={"color": colour[backend], "dash": style[machine][0], "width": 1.5},
+                marker={"color": colour[backend], "symbol": style[machine][1], "size": 7},
                 customdata=[
                     [
                         f"{p.commit}{'+' if p.dirty else ''}",

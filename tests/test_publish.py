@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 from argparse import Namespace
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,25 @@ def test_the_metric_buttons_carry_time_and_the_in_run_speedup(two_machines, tmp_
     assert time_button["args"][0]["y"][trace][0] == pytest.approx(first["numba"])
     speedup = speedup_button["args"][0]["y"][trace][0]
     assert speedup == pytest.approx(first["python"] / first["numba"])
+
+
+def test_a_backend_has_one_colour_on_every_graph_and_a_machine_its_own_line(two_machines, tmp_path):
+    runs, *_ = two_machines
+    publish.publish([runs], tmp_path / "site")
+    colours, lines = defaultdict(set), defaultdict(set)
+    for fig in figures_of(tmp_path / "site").values():
+        for trace in fig["data"]:
+            if trace.get("mode") != "lines+markers":
+                continue
+            backend, machine = trace["name"].split(" · ")
+            colours[backend].add(trace["line"]["color"])
+            assert trace["marker"]["color"] == trace["line"]["color"]
+            lines[machine].add((trace["line"]["dash"], trace["marker"]["symbol"]))
+    assert all(len(c) == 1 for c in colours.values())
+    assert len({c.pop() for c in colours.values()}) == len(colours)
+    assert len(lines) == 2
+    assert all(len(style) == 1 for style in lines.values())
+    assert len({style.pop() for style in lines.values()}) == 2
 
 
 def test_the_planted_step_is_on_the_regressions_page_and_the_flat_machine_has_none(
