@@ -85,13 +85,7 @@ VECTOR_UNITS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("neon", "NEON"), ("as
 def _provenance(run):
     machine = run.get("machine_info") or {}
     cpu = machine.get("cpu") or {}
-    brand = cpu.get("brand_raw") or machine.get("processor") or "an unnamed CPU"
-    if "family" in cpu and "model" in cpu:
-        flags = set(cpu.get("flags") or ())
-        vector = next((v for f, v in VECTOR_UNITS if f in flags), None)
-        brand += f" (family {cpu['family']} model {cpu['model']}" + (
-            f", {vector})" if vector else ")"
-        )
+    brand = _cpu_description(cpu, machine.get("processor"))
     cores = cpu.get("count")
     info = run["benchmarks"][0].get("extra_info", {}) if run["benchmarks"] else {}
     build = info.get("build")
@@ -104,6 +98,18 @@ def _provenance(run):
     )
     date = (run.get("datetime") or "an unknown date")[:10]
     return what, sha, date
+
+
+def _cpu_description(cpu, processor=None):
+    """'AMD EPYC (family 25 model 17, AVX-512)' from py-cpuinfo's reading of a CPU."""
+    brand = cpu.get("brand_raw") or processor or "an unnamed CPU"
+    if "family" in cpu and "model" in cpu:
+        flags = set(cpu.get("flags") or ())
+        vector = next((v for f, v in VECTOR_UNITS if f in flags), None)
+        brand += f" (family {cpu['family']} model {cpu['model']}" + (
+            f", {vector})" if vector else ")"
+        )
+    return brand
 
 
 def _link(path, root, page):
@@ -355,14 +361,9 @@ def setup_times(root, page):
 
 def write_ci_times(path, phases):
     """Record a CI run's phases (name: seconds) with this machine and commit, atomically."""
-    cpu = "an unnamed CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
+    import cpuinfo  # py-cpuinfo, which pytest-benchmark reads machine_info with
+
+    cpu = _cpu_description(cpuinfo.get_cpu_info())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     record = {

@@ -315,6 +315,26 @@ def test_gate_runs_kept_for_calibration_render_each_bound_against_its_worst(tmp_
     assert "intel-f6-m143-avx512-2cpu-native-2.json" in table
 
 
+def test_the_ci_times_name_the_cpu_as_the_backends_table_does_and_render(tmp_path, monkeypatch):
+    import cpuinfo
+
+    cpu = {"brand_raw": "Test CPU", "family": 25, "model": 17, "flags": ["avx2", "avx512f"]}
+    monkeypatch.setattr(cpuinfo, "get_cpu_info", lambda: cpu)
+    (tmp_path / "results").mkdir()
+    render.write_ci_times(
+        tmp_path / "results" / "ci-times.json", {"./dev test": 300, "./dev gate": 150}
+    )
+    record = json.loads((tmp_path / "results" / "ci-times.json").read_text())
+    assert record["machine"].startswith("Test CPU (family 25 model 17, AVX-512), ")
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["ci-times.json"]
+    (tmp_path / "README.md").write_text("<!-- render: setup-times -->\n<!-- /render -->\n")
+    render.render(tmp_path)
+    text = (tmp_path / "README.md").read_text()
+    assert "| `./dev test` | 5.0 min |" in text
+    assert "| in all (`.ci/run`) | 7.5 min |" in text
+    assert "on Test CPU (family 25 model 17, AVX-512), " in text
+
+
 def _slug(heading):
     """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
     text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
