@@ -37,7 +37,9 @@ BACKENDS = ("cuda", "cupy", "jax")
 # The distributions each backend needs, as the CUDA 13 pins name them.
 NEEDS = {"cuda": ("numba-cuda",), "cupy": ("cupy-cuda13x",), "jax": ("jax", "jax-cuda13-plugin")}
 PINS = Path(__file__).resolve().parents[1] / ".ci" / "cuda13.txt"
-N = 100000
+# The calls' N: 1e5; a rehearsal on the simulator (.ci/gpu --rehearse) sets a few bodies.
+N = int(os.environ.get("NBODY_GPU_SMOKE_N", "100000"))
+SIMULATOR = "Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1: a rehearsal, no figure is a GPU's)"
 SAMPLE = 64
 
 
@@ -73,7 +75,10 @@ def version_of(distribution):
 
 
 def gpu_line():
-    """nvidia-smi's name, memory and driver version of each GPU, or None with no GPU."""
+    """nvidia-smi's name, memory and driver version of each GPU, or None with no GPU
+    (and why); on Numba's CUDA simulator, which stands in for the GPU in a rehearsal, it."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return SIMULATOR, None
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None, "nvidia-smi is not on PATH (no NVIDIA driver here)"

@@ -130,7 +130,15 @@ def sass_of(pair, cc):
         cuda, kernel, signature = probe(pair)
     except ImportError as exc:
         raise SassError(f"numba-cuda is needed ({exc}); fix: pip install numba-cuda") from exc
-    ptx, _ = cuda.compile_ptx(kernel, signature, cc=cc)
+    try:
+        ptx, _ = cuda.compile_ptx(kernel, signature, cc=cc)
+    except Exception as exc:  # NVVM or NVRTC missing or too old: numba-cuda's many errors
+        first = " ".join(str(exc).split())[:300]
+        raise SassError(
+            f"numba-cuda cannot compile to PTX here ({type(exc).__name__}: {first}); fix: "
+            "pip install the CUDA 13 wheels pinned in .ci/cuda13.txt (./dev sass does), or "
+            "set CUDA_HOME to a CUDA toolkit"
+        ) from exc
     arch = f"sm_{cc[0]}{cc[1]}"
     with tempfile.TemporaryDirectory() as folder:
         source, binary = Path(folder, "pair.ptx"), Path(folder, "pair.cubin")

@@ -127,6 +127,8 @@ def check(words, pytest_options):
             _parse(TOOL_MODULES[verb], args, what)
         elif verb == "sass":
             _parse(sass.arguments, args, what)
+        elif verb == "gpu":
+            assert set(args) <= {"--rehearse"}, f"{what}: ./dev gpu takes --rehearse alone"
         elif verb == "notebook":
             assert set(args) <= {"--run", "--quick"}, f"{what}: ./dev notebook takes --run, --quick"
         elif verb in DEV_PYTEST:
@@ -185,6 +187,7 @@ def test_the_command_checker_catches_what_a_reader_would_hit(pytest_options):
         ["python", "-m", "nbody_bench.gate", "build/gate-native.json", "--ci"],
         ["./dev", "ab", "HEAD~1", "-k", "numba and n1000"],
         ["CI=true", "NUMBA_NUM_THREADS=1", "./dev", "gate", "--portable"],
+        ["./dev", "gpu", "--rehearse"],
     ]
     for words in good:
         check(words, pytest_options)
@@ -198,6 +201,7 @@ def test_the_command_checker_catches_what_a_reader_would_hit(pytest_options):
         ["CI=true", "./dev", "frobnicate"],  # a variable in front hides nothing
         ["CI=true"],
         ["./dev", "compare", "[--portable]"],
+        ["./dev", "gpu", "--simulate"],
     ]
     for words in bad:
         with pytest.raises((AssertionError, argparse.ArgumentError, SystemExit)):

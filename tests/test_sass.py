@@ -48,6 +48,19 @@ def test_a_missing_tool_names_the_wheel_that_has_it(monkeypatch):
         sass.tool("ptxas")
 
 
+def test_a_compiler_that_cannot_load_is_named_with_the_fix(monkeypatch, capsys):
+    class Cuda:
+        @staticmethod
+        def compile_ptx(*args, **kwargs):
+            raise RuntimeError("Failed to dlopen libnvrtc.so.13")
+
+    monkeypatch.setattr(sass, "probe", lambda pair: (Cuda, None, None))
+    assert sass.main([]) == 2
+    err = capsys.readouterr().err
+    assert "numba-cuda cannot compile to PTX here (RuntimeError: Failed to dlopen" in err
+    assert "pinned in .ci/cuda13.txt" in err
+
+
 def test_a_bad_compute_capability_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exited:
         sass.main(["--cc", "sm90"])
