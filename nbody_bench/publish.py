@@ -181,15 +181,16 @@ def publish(sources, out, thresholds=None, repo=None):
     order, how = commit_order(runs, repo)
     series = series_of(runs, order)
     found = find_steps(series)
+    sections = kinds(found)
     workloads = _workloads(series)
     latest = {}
     for run in runs:  # oldest first: the last one seen is the latest
         latest[run.machine.key] = run
     with folder_replaced(out) as staging:
         pages = {
-            "index.html": _index(runs, order, how, series, found, latest, ab_results),
+            "index.html": _index(runs, order, how, series, sections, latest, ab_results),
             "graphs.html": _graphs(series, found, how),
-            "regressions.html": _regressions(found),
+            "regressions.html": _regressions(sections),
         }
         for key, run in latest.items():
             verdicts = evaluate(run.rows, thresholds) if thresholds else None
@@ -203,7 +204,7 @@ def publish(sources, out, thresholds=None, repo=None):
         "graphs": len(workloads),
         "workloads": workloads,
         "steps": len(found),
-        "standing": len(kinds(found)["slower"]),
+        "standing": len(sections["slower"]),
     }
 
 
@@ -361,7 +362,7 @@ def _table(header, rows, numeric=()):
     return "\n".join(lines)
 
 
-def _index(runs, order, how, series, found, latest, ab_results):
+def _index(runs, order, how, series, sections, latest, ab_results):
     per_machine = defaultdict(list)
     for run in runs:
         per_machine[run.machine.key].append(run)
@@ -402,7 +403,7 @@ def _index(runs, order, how, series, found, latest, ab_results):
         )
     workloads = _workloads(series)
     links = " · ".join(f'<a href="graphs.html#{anchor(w)}">{_e(w)}</a>' for w in workloads)
-    count = {kind: len(items) for kind, items in kinds(found).items()}
+    count = {kind: len(items) for kind, items in sections.items()}
     body = [
         f"<p>{_count(len(runs), 'run')} of {_count(len(order), 'commit')} on "
         f"{_count(len(per_machine), 'machine')}. "
@@ -541,7 +542,7 @@ def _cell(row):
     return f"{_e(formatting.duration(row.time))} · {tilde}{_e(formatting.speedup(row.speedup))}"
 
 
-def _regressions(found):
+def _regressions(sections):
     def table(items):
         rows = [
             [
@@ -582,7 +583,7 @@ def _regressions(found):
         "commits): a slow-down stands while that lies nearer its new level than its old one; "
         "one that a later commit undid is listed apart.</p>",
     ]
-    for kind, items in kinds(found).items():
+    for kind, items in sections.items():
         body += [
             f'<h2 id="{kind}">{KINDS[kind]} ({len(items)})</h2>',
             table(items) if items else "<p>None.</p>",
@@ -615,13 +616,14 @@ def _styles(series):
     return colour, style
 
 
-def figure(workload, series, found=(), how="git order"):
+def figure(workload, series, found=(), how="git order", styles=None):
     """The Plotly figure (a dict) of one workload: one trace per machine and backend, x the
-    commit's place in git order, y the time; its buttons switch y to the in-run speedup."""
+    commit's place in git order, y the time; its buttons switch y to the in-run speedup.
+    `styles`: _styles(series), made once for a site's graphs."""
     import plotly.graph_objects as go
 
     traces, ticks = [], {}
-    colour, style = _styles(series)
+    colour, style = styles or _styles(series)
     mine = sorted(
         ((m, b, pts) for (m, w, b), pts in series.items() if w == workload),
         key=lambda t: (t[0], backend_order(t[1])),
@@ -751,8 +753,9 @@ def _graphs(series, found, how):
     import plotly.offline
 
     workloads = _workloads(series)
+    styles = _styles(series)  # one backend's colour, one machine's line, on every graph
     figures = {
-        w: json.loads(plotly.io.to_json(figure(w, series, found, how), validate=False))
+        w: json.loads(plotly.io.to_json(figure(w, series, found, how, styles), validate=False))
         for w in workloads
     }
     sections = []

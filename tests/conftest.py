@@ -13,13 +13,15 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 @pytest.fixture(scope="session")
 def bench_collect():
-    """bench_collect(*options): `pytest bench/ --collect-only -q *options` in a fresh process,
-    outside any xdist worker's environment (pytest-benchmark would take the child for one)."""
+    """bench_collect(*options, env={}): `pytest bench/ --collect-only -q *options` in a fresh
+    process, outside any xdist worker's environment (pytest-benchmark would take the child
+    for one), with `env` added to its environment."""
 
-    def collect(*options):
+    def collect(*options, env=()):
         return subprocess.run(
             [sys.executable, "-m", "pytest", str(BENCH), "--collect-only", "-q", *options],
-            env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+            | dict(env),
             capture_output=True,
             text=True,
             timeout=300,

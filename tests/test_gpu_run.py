@@ -154,7 +154,9 @@ def test_a_dry_run_of_the_gpu_check_stops_in_its_smoke_step(tmp_path):
     assert "smoke: stop: no CUDA GPU here" in smoke
 
 
-def test_a_rehearsal_takes_the_simulator_for_the_gpu_and_its_sizes_for_the_headline(monkeypatch):
+def test_a_rehearsal_takes_the_simulator_for_the_gpu_and_its_sizes_for_the_headline(
+    monkeypatch, bench_collect
+):
     """.ci/gpu --rehearse: the smoke step's probe goes on with Numba's CUDA simulator (and
     says so), and the benchmarks' headline and variants are at NBODY_GPU_SIZES' two largest,
     first, as a GPU run's are at 1e5 and 1e6."""
@@ -165,11 +167,9 @@ def test_a_rehearsal_takes_the_simulator_for_the_gpu_and_its_sizes_for_the_headl
     lines, status, reason = gpu_smoke.probe(["cuda"])
     assert (status, reason) == (0, None)
     assert f"GPU: {gpu_smoke.SIMULATOR}" in lines
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "bench"), "--collect-only", "-q", "--gpu",
-         "--backend=cuda", "-k", "gpu_derivative or cuda_variant"],
-        env=env | {"NBODY_GPU_SIZES": "12,20"}, capture_output=True, text=True, timeout=300,
+    done = bench_collect(
+        "--gpu", "--backend=cuda", "-k", "gpu_derivative or cuda_variant",
+        env={"NBODY_GPU_SIZES": "12,20"},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     ids = [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
