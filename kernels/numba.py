@@ -1,7 +1,7 @@
 """Numba: the pair loop compiled by `@njit`, past the lecture.
 
-Two loops, each where it is fastest (the switch is at `SMALL` bodies, measured per vector
-level): for a few bodies, every pair (i, j) twice, a loop of plain sums that LLVM
+Two loops, each where it is fastest (the switch is at `SMALL` bodies, timed once per
+machine and build): for a few bodies, every pair (i, j) twice, a loop of plain sums that LLVM
 vectorizes with no set-up; for many, Newton's third law (each pair once, i < j, its force
 added to i and taken from j), which halves the work. LLVM vectorizes that second loop
 only when each row works on array slices, which cost a little to make, hence the small-N
@@ -22,13 +22,19 @@ check that blocks vectorization. `cache=True` keeps the machine code on disk, so
 first process on a machine pays the compile; benchmarks warm it up before timing.
 """
 
+import hashlib
+import math
+import time
+
 import numpy as np
 
 from ._boundary import Kernel
+from ._choice import cache_folder, cpu_model, remembered
 from .errors import BackendUnavailable
 
 try:
     import llvmlite.binding
+    import numba
     from numba import carray, cfunc, njit, prange, types
     from numba.core import config
 except ImportError as exc:
@@ -59,13 +65,6 @@ def vector_level():
         return "avx2"
     return "sse2"
 
-
-# Below SMALL bodies all_pairs is the faster loop, measured in one process per level on
-# AMD Zen 5 (avx2 and sse2 through NUMBA_CPU_FEATURES / NUMBA_CPU_NAME): the two loops
-# cross near 85 bodies with AVX-512 and near 24 with AVX2; with SSE2 only, LLVM leaves
-# all_pairs scalar and half_pairs is the faster from 8 bodies.
-SMALL_BY_LEVEL = {"avx512": 80, "avx2": 24, "sse2": 0}
-SMALL = SMALL_BY_LEVEL[vector_level()]
 
 jit = njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 inlined = njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
@@ -131,6 +130,101 @@ def half_pairs(p, m, a):
         ax[i] += sx
         ay[i] += sy
         az[i] += sz
+
+
+# Below SMALL bodies pair_accelerations runs all_pairs, from SMALL on half_pairs. Where
+# they cross depends on the divider as much as on the vectors: all_pairs takes twice the
+# square roots and divisions, with no set-up, so it wins up to about 85 bodies where the
+# divider is fast (AMD Zen 5 with AVX-512; near 24 bodies with AVX2 there) and loses from
+# a dozen bodies where it is slow (Intel with AVX-512, where half_pairs is 1.45x faster at
+# the lecture's 20 bodies). So SMALL is timed on each machine and build the first time
+# (`timed_small`, a fifth of a second) and kept for every later process
+# (kernels._choice). With SSE2 only (the portable build), LLVM leaves all_pairs scalar and
+# half_pairs is the faster from 8 bodies: SMALL is 0, untimed.
+TIMED_SIZES = range(2, 129)
+
+
+@jit
+def _repeat_all_pairs(p, m, a, times):
+    for _ in range(times):
+        all_pairs(p, m, a)
+
+
+@jit
+def _repeat_half_pairs(p, m, a, times):
+    for _ in range(times):
+        half_pairs(p, m, a)
+
+
+def time_loops(sizes=TIMED_SIZES, rounds=5):
+    """{n: (all_pairs seconds, half_pairs seconds)} a call at each size n: the fastest of
+    `rounds` rounds, the two loops alternating, each round about 100,000 pairs of calls
+    repeated in compiled code (no dispatch between calls)."""
+    rng = np.random.default_rng(0)
+    times = {}
+    for n in sizes:
+        p = rng.standard_normal((3, n))
+        m = rng.uniform(0.5, 2.0, n)
+        a = np.empty((3, n))
+        calls = max(1, 100_000 // (n * n))
+        fastest = [math.inf, math.inf]
+        for _ in range(rounds):
+            for k, repeat in enumerate((_repeat_all_pairs, _repeat_half_pairs)):
+                start = time.perf_counter()
+                repeat(p, m, a, calls)
+                fastest[k] = min(fastest[k], time.perf_counter() - start)
+        times[n] = (fastest[0] / calls, fastest[1] / calls)
+    return times
+
+
+def crossover(times):
+    """SMALL from `time_loops`' {n: (all_pairs, half_pairs)}: the switch that loses least
+    against picking the faster loop at every size, the s minimizing the sum over n < s of
+    log(all_pairs / half_pairs); 0 where all_pairs gains nothing. One switch, not a table:
+    all_pairs' time steps at multiples of the vector width, so the faster loop can change
+    back and forth below the crossover."""
+    switch, lowest, total = 0, 0.0, 0.0
+    for n in sorted(times):
+        every, half = times[n]
+        total += math.log(every / half)
+        if total < lowest:
+            switch, lowest = n + 1, total
+    return switch
+
+
+def compile_target():
+    """What Numba generates code for: NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, else "host"."""
+    return f"{config.CPU_NAME or 'host'} {config.CPU_FEATURES or ''}".strip()
+
+
+def small_key(target=None):
+    """The machine, the code Numba generates for it (`compile_target()`) and the loops' own
+    code: a switch timed for one CPU, build or version of the loops is not taken for
+    another."""
+    loops = b"".join(
+        f.__code__.co_code for f in (all_pairs_loop, pair_row.py_func, half_pairs.py_func)
+    )
+    target = target or compile_target()
+    digest = hashlib.sha256(loops).hexdigest()[:12]
+    return f"{cpu_model()} | numba {numba.__version__} {target} | loops {digest}"
+
+
+def timed_small(path=None):
+    """SMALL on this machine and build: read from nbody-bench/numba-small.json in the
+    user's cache (kernels._choice.cache_folder), or timed now and written there. Numba's
+    own cache keeps the code compiled with the switch it had: after deleting the file,
+    delete kernels/__pycache__/numba* too, so the code follows the new switch."""
+    if vector_level() == "sse2":
+        return 0
+    return remembered(
+        path or cache_folder() / "numba-small.json",
+        small_key(),
+        valid=lambda kept: isinstance(kept, int) and 0 <= kept <= max(TIMED_SIZES) + 1,
+        measure=lambda: crossover(time_loops()),
+    )
+
+
+SMALL = timed_small()
 
 
 @jit

@@ -1,5 +1,6 @@
-"""The numba backend's two pair loops, and the switch between them set per vector level."""
+"""The numba backend's two pair loops, and the switch between them, timed once per machine."""
 
+import json
 import os
 import subprocess
 import sys
@@ -42,26 +43,98 @@ def test_derivatives_copy_in_and_out(n, assert_direct_sum):
     assert_direct_sum(rate[1], pos, mass)
 
 
+SHOW_SWITCH = "import kernels.numba as k; print(k.vector_level(), k.SMALL)"
+
+
+def show_switch(cache, **env):
+    """The vector level and SMALL a fresh process gets, with its choices kept in `cache`."""
+    run = subprocess.run(
+        [sys.executable, "-c", SHOW_SWITCH],
+        env={**os.environ, "NBODY_BENCH_CACHE_DIR": str(cache), **env},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    level, small = run.stdout.split()
+    return level, int(small)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"NUMBA_CPU_NAME": "generic"},
+        {"NUMBA_CPU_NAME": "sandybridge", "NUMBA_CPU_FEATURES": "+sse2,+avx"},
+    ],
+)
+def test_below_avx2_half_pairs_runs_from_the_start_untimed(tmp_path, env):
+    """With SSE2 only (the portable build, NUMBA_CPU_NAME=generic, on any machine), LLVM
+    leaves all_pairs scalar: SMALL is 0, and nothing is timed or kept."""
+    assert show_switch(tmp_path, **env) == ("sse2", 0)
+    assert not (tmp_path / "numba-small.json").exists()
+
+
 @pytest.mark.parametrize(
     ("env", "level"),
     [
-        ({"NUMBA_CPU_NAME": "generic"}, "sse2"),
-        ({"NUMBA_CPU_NAME": "sandybridge", "NUMBA_CPU_FEATURES": "+sse2,+avx"}, "sse2"),
         ({"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+sse2,+avx,+avx2,+fma"}, "avx2"),
         ({"NUMBA_CPU_NAME": "skylake-avx512", "NUMBA_CPU_FEATURES": "+avx2,+avx512f"}, "avx512"),
     ],
 )
-def test_the_switch_follows_the_vectors_numba_compiles_for(env, level):
-    """SMALL comes from the features Numba generates code for, not from this CPU's: the
-    portable build (NUMBA_CPU_NAME=generic) gets SSE2's loop choice on any machine."""
-    code = "import kernels.numba as k; print(k.vector_level(), k.SMALL)"
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    got_level, small = run.stdout.split()
-    assert got_level == level
-    assert int(small) == numba_kernels.SMALL_BY_LEVEL[level]
+def test_the_switch_kept_is_the_one_for_the_code_numba_generates(tmp_path, env, level):
+    """The switch is kept per target Numba compiles for, not per CPU alone: a planted
+    choice under this target's key is taken (nothing is timed, so no AVX-512 code runs on
+    a CPU without it), one under another target's is not."""
+    target = f"{env['NUMBA_CPU_NAME']} {env['NUMBA_CPU_FEATURES']}"
+    kept = {
+        numba_kernels.small_key(target): 33,
+        numba_kernels.small_key("another-cpu +sse2"): 77,
+    }
+    (tmp_path / "numba-small.json").write_text(json.dumps(kept))
+    assert show_switch(tmp_path, **env) == (level, 33)
+    assert json.loads((tmp_path / "numba-small.json").read_text()) == kept
+
+
+def test_the_switch_is_timed_once_per_machine(tmp_path):
+    """The first process times the two loops and keeps its switch; a later one reads it
+    back, so every process here runs the same loop at each N."""
+    first = show_switch(tmp_path)
+    kept = json.loads((tmp_path / "numba-small.json").read_text())
+    assert kept == {numba_kernels.small_key(): first[1]}
+    assert 0 <= first[1] <= max(numba_kernels.TIMED_SIZES) + 1
+    (tmp_path / "numba-small.json").write_text(json.dumps({numba_kernels.small_key(): 41}))
+    assert show_switch(tmp_path)[1] == 41
+
+
+@pytest.mark.parametrize("kept", ["80", -1, 1000, 12.5, None])
+def test_a_kept_switch_that_cannot_be_one_is_timed_again(tmp_path, kept):
+    path = tmp_path / "numba-small.json"
+    key = numba_kernels.small_key()
+    path.write_text("{half-written" if kept is None else json.dumps({key: kept}))
+    timed = numba_kernels.timed_small(path)
+    assert isinstance(timed, int)
+    if numba_kernels.vector_level() != "sse2":
+        assert json.loads(path.read_text()) == {key: timed}
+
+
+def fake_times(ratios):
+    """time_loops' answer for all_pairs / half_pairs = ratio at each size."""
+    return {n: (ratio * 1e-6, 1e-6) for n, ratio in ratios.items()}
+
+
+@pytest.mark.parametrize(
+    ("ratios", "small"),
+    [
+        ({8: 0.5, 16: 0.7, 24: 0.9, 32: 1.2, 48: 1.5}, 25),  # a clean crossing after 24
+        ({8: 0.8, 12: 1.8, 16: 0.95, 20: 1.7, 24: 1.1}, 9),  # jagged: 16 alone does not pay for 12
+        ({8: 1.2, 16: 1.5, 32: 2.0}, 0),  # half_pairs faster everywhere
+        ({8: 0.5, 64: 0.9, 128: 0.95}, 129),  # all_pairs faster everywhere timed
+    ],
+)
+def test_the_switch_loses_least_against_the_faster_loop_at_each_size(ratios, small):
+    assert numba_kernels.crossover(fake_times(ratios)) == small
+
+
+def test_the_timing_gives_both_loops_at_every_size():
+    times = numba_kernels.time_loops(sizes=[2, 20], rounds=1)
+    assert sorted(times) == [2, 20]
+    assert all(every > 0 and half > 0 for every, half in times.values())

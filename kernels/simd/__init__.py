@@ -10,12 +10,10 @@ one instead (one of `VARIANTS`). The suite's "% of limit" is measured against th
 backend, and `simd-parallel` runs the same kernel on every core.
 """
 
-import json
 import os
-import platform
-from pathlib import Path
 
 from .._boundary import Kernel
+from .._choice import cache_folder, cpu_model, remembered
 from ..errors import BackendUnavailable
 
 try:
@@ -33,71 +31,29 @@ VARIANTS = _limit.VARIANTS
 def choices_file():
     """Where the variant chosen on this machine is kept: $NBODY_BENCH_CACHE_DIR, else the
     user's cache folder ($XDG_CACHE_HOME or ~/.cache), nbody-bench/simd-variant.json."""
-    folder = os.environ.get("NBODY_BENCH_CACHE_DIR")
-    if not folder:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        folder = Path(base) / "nbody-bench"
-    return Path(folder) / "simd-variant.json"
+    return cache_folder() / "simd-variant.json"
 
 
 def machine_key():
     """The CPU's model and the variants this build runs on it: a choice made for one build
     (native or portable) or one CPU is not taken for another."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next(
-                (line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
-                model,
-            )
-    except OSError:
-        pass
     usable = [v for i, v in enumerate(VARIANTS) if _limit.runs(i)]
-    return f"{model} | {' '.join(usable)}"
-
-
-def _locked(handle):
-    """Hold an exclusive lock on `handle` where the platform has flock (pytest-xdist's
-    workers start together; one of them times, the others read its choice)."""
-    try:
-        import fcntl
-    except ImportError:  # no flock: the last to time wins; each process keeps its own
-        return
-    fcntl.flock(handle, fcntl.LOCK_EX)
+    return f"{cpu_model()} | {' '.join(usable)}"
 
 
 def remembered_variant(path=None):
     """The variant chosen on this machine and build: read from `choices_file()`, or timed
     now (`_limit.best`, the fastest of five interleaved rounds on 1,024 bodies) and written
-    there, atomically, for every later process. Delete the file to time again."""
-    path = Path(path or choices_file())
-    key = machine_key()
+    there, atomically, for every later process (kernels._choice). Delete the file to time
+    again."""
     usable = {v for i, v in enumerate(VARIANTS) if _limit.runs(i)}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(path.with_suffix(".lock"), "a")
-    except OSError:  # no writable cache: time in this process only
-        return _limit.best()
-    with lock:
-        _locked(lock)
-        try:
-            choices = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(choices, dict):
-                choices = {}
-        except (OSError, ValueError):
-            choices = {}
-        name = choices.get(key)
-        if name in usable:
-            return VARIANTS.index(name)
-        variant = _limit.best()
-        choices[key] = VARIANTS[variant]
-        part = path.with_name(f"{path.name}.{os.getpid()}.part")
-        try:
-            part.write_text(json.dumps(choices, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(part, path)
-        except OSError:
-            part.unlink(missing_ok=True)
-        return variant
+    name = remembered(
+        path or choices_file(),
+        machine_key(),
+        valid=lambda kept: kept in usable,
+        measure=lambda: VARIANTS[_limit.best()],
+    )
+    return VARIANTS.index(name)
 
 
 def choose_variant():
