@@ -69,13 +69,14 @@ cdef class Kernel:
         self.owner = capsule
 
     @staticmethod
-    def at(size_t address, owner):
-        """The kernel_function at `address`, which `owner` keeps alive."""
+    def at(size_t address, owner, size_t context=0):
+        """The kernel_function at `address`, which `owner` keeps alive, called with the
+        address `context` (0: NULL), which `owner` keeps alive too."""
         if address == 0:
             raise ValueError("a kernel's address cannot be 0")
         cdef Kernel kernel = Kernel.__new__(Kernel)
         kernel.function = <kernel_function> address
-        kernel.context = NULL
+        kernel.context = <const void *> context
         kernel.owner = owner
         return kernel
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import tempfile
 from pathlib import Path
 
 
@@ -21,7 +22,10 @@ def cache_folder():
     /nbody-bench."""
     folder = os.environ.get("NBODY_BENCH_CACHE_DIR")
     if not folder:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        try:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        except RuntimeError:  # no home folder to be found: the temporary one
+            base = tempfile.gettempdir()
         folder = Path(base) / "nbody-bench"
     return Path(folder)
 
@@ -44,20 +48,22 @@ def _locked(handle):
     workers start together; one of them times, the others read its choice)."""
     try:
         import fcntl
-    except ImportError:  # no flock: the last to time wins; each process keeps its own
-        return
-    fcntl.flock(handle, fcntl.LOCK_EX)
+
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    except (ImportError, OSError):  # no flock (or none on this file system): the last to
+        return  # time wins; each process keeps its own
 
 
 def remembered(path, key, valid, measure):
     """The value kept under `key` in the JSON file `path` where `valid(value)`, else
     `measure()`, written there for every later process (the file's other keys kept). A
     file that is not a JSON object is timed over; where the file cannot be written, the
-    value is measured in this process only."""
+    value is measured in this process only. One lock for the folder: two choices timed at
+    once on one machine would slow each other."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(path.with_suffix(".lock"), "a")
+        lock = open(path.parent / "choices.lock", "a")
     except OSError:  # no writable cache: time in this process only
         return measure()
     with lock:

@@ -23,6 +23,7 @@ first process on a machine pays the compile; benchmarks warm it up before timing
 """
 
 import hashlib
+import inspect
 import math
 import time
 
@@ -136,11 +137,14 @@ def half_pairs(p, m, a):
 # they cross depends on the divider as much as on the vectors: all_pairs takes twice the
 # square roots and divisions, with no set-up, so it wins up to about 85 bodies where the
 # divider is fast (AMD Zen 5 with AVX-512; near 24 bodies with AVX2 there) and loses from
-# a dozen bodies where it is slow (Intel with AVX-512, where half_pairs is 1.45x faster at
+# a few bodies where it is slow (Intel with AVX-512, where half_pairs is 1.7x faster at
 # the lecture's 20 bodies). So SMALL is timed on each machine and build the first time
 # (`timed_small`, a fifth of a second) and kept for every later process
 # (kernels._choice). With SSE2 only (the portable build), LLVM leaves all_pairs scalar and
-# half_pairs is the faster from 8 bodies: SMALL is 0, untimed.
+# half_pairs is the faster from 8 bodies: SMALL is 0, untimed. The compiled code gets the
+# switch as an argument (the C kernel through its context) or a closure's constant
+# (`derivatives`), not as a global, which Numba would freeze into the code it caches on
+# disk whatever the switch is later.
 TIMED_SIZES = range(2, 129)
 
 
@@ -197,30 +201,61 @@ def compile_target():
     return f"{config.CPU_NAME or 'host'} {config.CPU_FEATURES or ''}".strip()
 
 
-def small_key(target=None):
-    """The machine, the code Numba generates for it (`compile_target()`) and the loops' own
-    code: a switch timed for one CPU, build or version of the loops is not taken for
+def _loops_source():
+    """The source of the two loops and their compile flags (their bytecode where the source
+    cannot be read)."""
+    loops = (all_pairs_loop, pair_row.py_func, half_pairs.py_func)
+    try:
+        text = "".join(inspect.getsource(f) for f in loops)
+    except (OSError, TypeError):
+        text = "".join(repr((f.__code__.co_code, f.__code__.co_consts)) for f in loops)
+    return f"{text}{sorted(FASTMATH)}".encode()
+
+
+def small_key(target=None, level=None):
+    """The machine (its CPU and the widest vectors Numba generates code for there,
+    `vector_level()`), the code Numba generates (`compile_target()`) and the loops' own
+    source: a switch timed for one CPU, build or version of the loops is not taken for
     another."""
-    loops = b"".join(
-        f.__code__.co_code for f in (all_pairs_loop, pair_row.py_func, half_pairs.py_func)
-    )
     target = target or compile_target()
-    digest = hashlib.sha256(loops).hexdigest()[:12]
-    return f"{cpu_model()} | numba {numba.__version__} {target} | loops {digest}"
+    digest = hashlib.sha256(_loops_source()).hexdigest()[:12]
+    level = level or vector_level()
+    return f"{cpu_model()} {level} | numba {numba.__version__} {target} | loops {digest}"
+
+
+def _runs_here():
+    """Whether this CPU runs the code Numba generates: NUMBA_CPU_FEATURES may name features
+    it lacks, whose code must not be run to time it."""
+    if config.CPU_FEATURES is None:
+        return True
+    host = {
+        f[1:]
+        for f in llvmlite.binding.get_host_cpu_features().flatten().split(",")
+        if f.startswith("+")
+    }
+    wanted = {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
+    return wanted <= host
 
 
 def timed_small(path=None):
     """SMALL on this machine and build: read from nbody-bench/numba-small.json in the
-    user's cache (kernels._choice.cache_folder), or timed now and written there. Numba's
-    own cache keeps the code compiled with the switch it had: after deleting the file,
-    delete kernels/__pycache__/numba* too, so the code follows the new switch."""
+    user's cache (kernels._choice.cache_folder), or timed now and written there. Delete
+    the file to time again. 0 (half_pairs from the start) with SSE2 only, and where the
+    loops cannot be timed: with the JIT off, or for features this CPU lacks."""
     if vector_level() == "sse2":
         return 0
+    key = small_key()
+
+    def measure():
+        if config.DISABLE_JIT or not _runs_here():
+            return 0
+        return crossover(time_loops())
+
     return remembered(
         path or cache_folder() / "numba-small.json",
-        small_key(),
-        valid=lambda kept: isinstance(kept, int) and 0 <= kept <= max(TIMED_SIZES) + 1,
-        measure=lambda: crossover(time_loops()),
+        key,
+        valid=lambda kept: type(kept) is int and 0 <= kept <= max(TIMED_SIZES) + 1,
+        measure=measure,
     )
 
 
@@ -228,9 +263,10 @@ SMALL = timed_small()
 
 
 @jit
-def pair_accelerations(p, m, a):
-    """a (3, n) = the accelerations for positions p (rows 0-2 x, y, z) and masses m."""
-    if p.shape[1] < SMALL:
+def pair_accelerations(p, m, a, small):
+    """a (3, n) = the accelerations for positions p (rows 0-2 x, y, z) and masses m: every
+    pair twice below `small` bodies, each pair once from there."""
+    if p.shape[1] < small:
         all_pairs(p, m, a)
     else:
         half_pairs(p, m, a)
@@ -255,18 +291,36 @@ def to_rate(vel, a, rate):
 
 
 @inlined
-def rates(pos, vel, mass, rate):
+def rates(pos, vel, mass, rate, small):
     """rate (2, n, 3) = (velocities, accelerations) for positions and velocities (n, 3)."""
     work = np.empty((2, 3, pos.shape[0]))
     to_columns(pos, work[0])
-    pair_accelerations(work[0], mass, work[1])
+    pair_accelerations(work[0], mass, work[1], small)
     to_rate(vel, work[1], rate)
 
 
+def _derivatives_switched_at(small):
+    """`derivatives` with the switch at `small` bodies, a constant of the compiled code:
+    Numba keys the code it caches on disk by a function's closure, so a switch timed again
+    compiles anew (an argument, as `small` is to `switched_derivatives`, costs the lecture's
+    loop of 4,000 calls a slower dispatch)."""
+
+    @jit
+    def derivatives(state, mass, rate):
+        """rate[0] = velocities, rate[1] = accelerations, for state = (positions,
+        velocities)."""
+        rates(state[0], state[1], mass, rate, small)
+
+    return derivatives
+
+
+derivatives = _derivatives_switched_at(SMALL)
+
+
 @jit
-def derivatives(state, mass, rate):
-    """rate[0] = velocities, rate[1] = accelerations, for state = (positions, velocities)."""
-    rates(state[0], state[1], mass, rate)
+def switched_derivatives(state, mass, rate, small):
+    """`derivatives` with the switch at `small` bodies."""
+    rates(state[0], state[1], mass, rate, small)
 
 
 # The derivative as a C function, for the checked call (kernels._boundary.Kernel): the
@@ -281,20 +335,26 @@ _double_pointer = types.CPointer(types.float64)
     error_model="numpy",
 )
 def kernel(context, n, pos, vel, mass, rate):
-    rates(carray(pos, (n, 3)), carray(vel, (n, 3)), carray(mass, n), carray(rate, (2, n, 3)))
+    small = carray(context, 1, np.int64)[0]  # the switch, SWITCH below
+    positions, velocities = carray(pos, (n, 3)), carray(vel, (n, 3))
+    rates(positions, velocities, carray(mass, n), carray(rate, (2, n, 3)), small)
     return 0
 
 
-KERNEL = Kernel.at(kernel.address, kernel)
+SWITCH = np.array([SMALL], dtype=np.int64)  # the C kernel's context
+KERNEL = Kernel.at(kernel.address, (kernel, SWITCH), SWITCH.ctypes.data)
+
+
+def integrate(initial, mass, steps, frame_ends, frames):
+    """The whole midpoint-RK2 run: frame k is recorded after step frame_ends[k] - 1."""
+    whole_run(initial, mass, steps, frame_ends, frames, SMALL)
 
 
 @jit
-def integrate(initial, mass, steps, frame_ends, frames):
-    """The whole midpoint-RK2 run: frame k is recorded after step frame_ends[k] - 1.
-
-    The state stays in structure-of-arrays form (x, y, z, vx, vy, vz) for the whole run,
-    so no step pays for converting it; the arithmetic is the Python loop's, step for step.
-    """
+def whole_run(initial, mass, steps, frame_ends, frames, small):
+    """`integrate`, compiled: the state stays in structure-of-arrays form (x, y, z, vx, vy,
+    vz) for the whole run, so no step pays for converting it; the arithmetic is the Python
+    loop's, step for step."""
     n = initial.shape[1]
     y = np.empty((6, n))
     for c in range(3):
@@ -307,12 +367,12 @@ def integrate(initial, mass, steps, frame_ends, frames):
     for k in range(frame_ends.shape[0]):
         for s in range(start, frame_ends[k]):
             h = steps[s]
-            pair_accelerations(y, mass, acc)
+            pair_accelerations(y, mass, acc, small)
             for c in range(3):
                 for i in range(n):
                     mid[c, i] = y[c, i] + y[3 + c, i] * (0.5 * h)
                     mid[3 + c, i] = y[3 + c, i] + acc[c, i] * (0.5 * h)
-            pair_accelerations(mid, mass, acc)
+            pair_accelerations(mid, mass, acc, small)
             for c in range(3):
                 for i in range(n):
                     y[c, i] = y[c, i] + mid[3 + c, i] * h

@@ -86,8 +86,8 @@ def test_the_switch_kept_is_the_one_for_the_code_numba_generates(tmp_path, env, 
     a CPU without it), one under another target's is not."""
     target = f"{env['NUMBA_CPU_NAME']} {env['NUMBA_CPU_FEATURES']}"
     kept = {
-        numba_kernels.small_key(target): 33,
-        numba_kernels.small_key("another-cpu +sse2"): 77,
+        numba_kernels.small_key(target, level): 33,
+        numba_kernels.small_key("another-cpu +sse2", level): 77,
     }
     (tmp_path / "numba-small.json").write_text(json.dumps(kept))
     assert show_switch(tmp_path, **env) == (level, 33)
@@ -97,6 +97,8 @@ def test_the_switch_kept_is_the_one_for_the_code_numba_generates(tmp_path, env, 
 def test_the_switch_is_timed_once_per_machine(tmp_path):
     """The first process times the two loops and keeps its switch; a later one reads it
     back, so every process here runs the same loop at each N."""
+    if numba_kernels.vector_level() == "sse2":
+        pytest.skip("Numba compiles for SSE2 only here: the switch is 0, untimed")
     first = show_switch(tmp_path)
     kept = json.loads((tmp_path / "numba-small.json").read_text())
     assert kept == {numba_kernels.small_key(): first[1]}
@@ -105,7 +107,7 @@ def test_the_switch_is_timed_once_per_machine(tmp_path):
     assert show_switch(tmp_path)[1] == 41
 
 
-@pytest.mark.parametrize("kept", ["80", -1, 1000, 12.5, None])
+@pytest.mark.parametrize("kept", ["80", -1, 1000, 12.5, True, None])
 def test_a_kept_switch_that_cannot_be_one_is_timed_again(tmp_path, kept):
     path = tmp_path / "numba-small.json"
     key = numba_kernels.small_key()
@@ -132,6 +134,54 @@ def fake_times(ratios):
 )
 def test_the_switch_loses_least_against_the_faster_loop_at_each_size(ratios, small):
     assert numba_kernels.crossover(fake_times(ratios)) == small
+
+
+def each_path(n, small):
+    """The answers of the three compiled paths with the switch at `small`: the jitted
+    derivative, the whole run (20 steps) and the checked call (kernels.get), whose C
+    kernel reads the switch from its context (SWITCH)."""
+    pos, mass = bodies(n)
+    vel = np.random.default_rng(1).standard_normal((n, 3))
+    rate = np.empty((2, n, 3))
+    numba_kernels.switched_derivatives(np.stack((pos, vel)), mass, rate, small)
+    frames = np.empty((1, n, 3))
+    numba_kernels.whole_run(
+        np.stack((pos, vel)), mass, np.full(20, 0.01), np.array([20]), frames, small
+    )
+    switch = numba_kernels.SWITCH
+    kept, switch[0] = switch[0], small
+    try:
+        _, checked = kernels.get("numba").derivatives(pos, vel, mass)
+    finally:
+        switch[0] = kept
+    return {"derivatives": rate[1], "whole run": frames[0], "checked call": checked}
+
+
+@pytest.mark.parametrize("n", [20, 90])
+def test_every_compiled_path_runs_the_loop_the_switch_picks(n):
+    """The switch reaches the compiled code as an argument, so whatever Numba compiled or
+    cached before, each path runs all_pairs below it and half_pairs from it: their answers
+    agree to rounding and differ in the last bits (the two loops sum in other orders)."""
+    every, half = each_path(n, small=10**6), each_path(n, small=0)
+    for path in every:
+        # 20 steps of a few close pairs amplify the last bits' differences
+        rtol = 1e-8 if path == "whole run" else 1e-12
+        np.testing.assert_allclose(every[path], half[path], rtol=rtol, atol=0, err_msg=path)
+        assert not np.array_equal(every[path], half[path]), f"{path}: the switch was ignored"
+
+
+@pytest.mark.parametrize("loop", ["all_pairs", "half_pairs"])
+@pytest.mark.parametrize("n", [5, 20, 90])
+def test_both_loops_give_coincident_bodies_a_non_finite_answer(loop, n):
+    """The checked call names two bodies at one position from the kernel's non-finite
+    answer (tests/test_validation.py), which each loop must give at any N, whichever the
+    switch picks here."""
+    pos, mass = bodies(n)
+    i, j = n // 3, n - 2
+    pos[j] = pos[i]
+    a = np.zeros((3, n))
+    getattr(numba_kernels, loop)(np.ascontiguousarray(pos.T), mass, a)
+    assert not np.isfinite(a[:, [i, j]]).all()
 
 
 def test_the_timing_gives_both_loops_at_every_size():

@@ -158,8 +158,8 @@ def test_bodies_too_close_for_float64_are_named(backend):
 def test_coincident_bodies_named_by_every_loop(backend, n):
     """The checked call finds two bodies at one position from the kernel's non-finite
     result, so each loop must give one: all-pairs and third-law loops, SIMD widths and
-    remainders (numba switches loops at 24 or 80 bodies, the limit kernel's vectors take
-    4 or 8 bodies)."""
+    remainders (the limit kernel's vectors take 4 or 8 bodies; numba's two loops, switched
+    where timed on each machine, each at these sizes in tests/test_numba.py)."""
     pos, vel, mass = kernels.initial_conditions(n, seed=n)
     i, j = n // 3, n - 2
     pos[j] = pos[i]

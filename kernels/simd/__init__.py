@@ -50,7 +50,7 @@ def remembered_variant(path=None):
     name = remembered(
         path or choices_file(),
         machine_key(),
-        valid=lambda kept: kept in usable,
+        valid=lambda kept: isinstance(kept, str) and kept in usable,
         measure=lambda: VARIANTS[_limit.best()],
     )
     return VARIANTS.index(name)
