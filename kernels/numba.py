@@ -48,6 +48,15 @@ COMPILED = True  # no NumPy arithmetic in the derivative (registry.Backend.compi
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
+def _enabled(features):
+    """The features a comma-separated LLVM feature string turns on ("+avx2,-avx512f")."""
+    return {f[1:] for f in features.split(",") if f.startswith("+")}
+
+
+def _host_features():
+    return _enabled(llvmlite.binding.get_host_cpu_features().flatten())
+
+
 def vector_level():
     """The vector instructions Numba's pair loops get here: "avx512", "avx2" or "sse2".
 
@@ -57,9 +66,7 @@ def vector_level():
     (docs/limit.md, "Numba against C"), so the loops behave as with SSE2.
     """
     features = config.CPU_FEATURES
-    if features is None:
-        features = llvmlite.binding.get_host_cpu_features().flatten()
-    enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
+    enabled = _host_features() if features is None else _enabled(features)
     if "avx512f" in enabled:
         return "avx512"
     if "avx2" in enabled:
@@ -226,15 +233,7 @@ def small_key(target=None, level=None):
 def _runs_here():
     """Whether this CPU runs the code Numba generates: NUMBA_CPU_FEATURES may name features
     it lacks, whose code must not be run to time it."""
-    if config.CPU_FEATURES is None:
-        return True
-    host = {
-        f[1:]
-        for f in llvmlite.binding.get_host_cpu_features().flatten().split(",")
-        if f.startswith("+")
-    }
-    wanted = {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
-    return wanted <= host
+    return config.CPU_FEATURES is None or _enabled(config.CPU_FEATURES) <= _host_features()
 
 
 def timed_small(path=None):
@@ -299,11 +298,11 @@ def rates(pos, vel, mass, rate, small):
     to_rate(vel, work[1], rate)
 
 
-def _derivatives_switched_at(small):
+def derivatives_switched_at(small):
     """`derivatives` with the switch at `small` bodies, a constant of the compiled code:
     Numba keys the code it caches on disk by a function's closure, so a switch timed again
-    compiles anew (an argument, as `small` is to `switched_derivatives`, costs the lecture's
-    loop of 4,000 calls a slower dispatch)."""
+    compiles anew (as an argument, it cost the lecture's loop of 4,000 calls a slower
+    dispatch)."""
 
     @jit
     def derivatives(state, mass, rate):
@@ -314,13 +313,7 @@ def _derivatives_switched_at(small):
     return derivatives
 
 
-derivatives = _derivatives_switched_at(SMALL)
-
-
-@jit
-def switched_derivatives(state, mass, rate, small):
-    """`derivatives` with the switch at `small` bodies."""
-    rates(state[0], state[1], mass, rate, small)
+derivatives = derivatives_switched_at(SMALL)
 
 
 # The derivative as a C function, for the checked call (kernels._boundary.Kernel): the

@@ -17,16 +17,22 @@ from nbody_bench.results import load_run, rows_from
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def collected_ids(bench_collect, *args, env=()):
+    """The benchmarks' ids that `pytest bench/ --collect-only` lists with `args`, in order."""
+    done = bench_collect(*args, env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
+
+
 def test_the_headline_is_collected_first_and_the_hosts_last(bench_collect):
     """With --gpu: cuda at N = 1e5 and 1e6 and its divide form there first, then the other
     GPU benchmarks (cupy, jax, cuda's smaller N and tiles), then the host's, each part's
     N = 1e6 last."""
-    done = bench_collect(
+    ids = collected_ids(
+        bench_collect,
         "--gpu", "--backend=cuda", "--backend=cupy", "--backend=simd-parallel",
         "-k", "gpu_derivative or cuda_variant",
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    ids = [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
     assert ids[:4] == [
         "test_gpu_derivative[cuda-100000]",
         "test_cuda_variant[divide-100000-cuda]",
@@ -167,12 +173,11 @@ def test_a_rehearsal_takes_the_simulator_for_the_gpu_and_its_sizes_for_the_headl
     lines, status, reason = gpu_smoke.probe(["cuda"])
     assert (status, reason) == (0, None)
     assert f"GPU: {gpu_smoke.SIMULATOR}" in lines
-    done = bench_collect(
+    ids = collected_ids(
+        bench_collect,
         "--gpu", "--backend=cuda", "-k", "gpu_derivative or cuda_variant",
         env={"NBODY_GPU_SIZES": "12,20"},
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    ids = [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
     assert ids[:4] == [
         "test_gpu_derivative[cuda-12]",
         "test_cuda_variant[divide-12-cuda]",

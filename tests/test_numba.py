@@ -143,7 +143,7 @@ def each_path(n, small):
     pos, mass = bodies(n)
     vel = np.random.default_rng(1).standard_normal((n, 3))
     rate = np.empty((2, n, 3))
-    numba_kernels.switched_derivatives(np.stack((pos, vel)), mass, rate, small)
+    numba_kernels.derivatives_switched_at(small)(np.stack((pos, vel)), mass, rate)
     frames = np.empty((1, n, 3))
     numba_kernels.whole_run(
         np.stack((pos, vel)), mass, np.full(20, 0.01), np.array([20]), frames, small
